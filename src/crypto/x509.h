@@ -1,0 +1,52 @@
+// Certificates: PEM/DER reading, facts for checks, signature and chain proofs.
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/csr.h"
+
+namespace ecert::crypto {
+
+class Certificate {
+ public:
+  // One certificate from PEM (the first CERTIFICATE block) or DER bytes.
+  static Result<Certificate> parse(std::string_view bytes);
+  // Every CERTIFICATE block of a PEM bundle, in order. Empty input is an error.
+  static Result<std::vector<Certificate>> parse_bundle(std::string_view pem);
+
+  NameEntries subject() const;
+  NameEntries issuer() const;
+  std::string common_name() const;            // last CN of the subject, "" if none
+  std::vector<std::string> dns_names() const;  // subjectAltName dNSName entries
+  std::string serial_hex() const;              // upper-case hex, no separators
+  std::time_t not_before() const;
+  std::time_t not_after() const;
+  std::string public_key_der() const;  // SPKI DER
+  std::string der() const;
+  std::string pem() const;  // "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"
+  // The input was DER rather than PEM.
+  bool was_der() const { return was_der_; }
+
+  // The signature on this certificate verifies under `issuer`'s public key
+  // (and the issuer name matches). Proves issuance; names alone prove nothing.
+  bool signed_by(const Certificate& issuer) const;
+
+  X509* get() const { return x509_.get(); }
+
+ private:
+  Certificate(ossl::X509Ptr x, bool was_der) : x509_(std::move(x)), was_der_(was_der) {}
+  ossl::X509Ptr x509_;
+  bool was_der_ = false;
+};
+
+// Verifies leaf <- sub <- cross up to a root in `trust_pem` (a bundle such as
+// /etc/ssl/certs/ca-certificates.crt) at time `at`. Only the given sub and
+// cross certificates are used as intermediates. The error says which link
+// failed, in the operator's words.
+Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                    std::string_view trust_pem, std::time_t at);
+
+}  // namespace ecert::crypto

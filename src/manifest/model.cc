@@ -1,0 +1,25 @@
+#include "manifest/model.h"
+
+namespace ecert {
+
+const char* feature_name(Feature f) {
+  switch (f) {
+    case Feature::kStandard: return "standard";
+    case Feature::kEv: return "ev";
+    case Feature::kWildcard: return "wildcard";
+    case Feature::kMultiDomain: return "multi-domain";
+    case Feature::kEvMultiDomain: return "ev-multi-domain";
+  }
+  return "?";
+}
+
+const char* cipher_name(Cipher c) {
+  switch (c) {
+    case Cipher::kAes256Cbc: return "aes-256-cbc";
+    case Cipher::kDesEde3Cbc: return "des-ede3-cbc";
+    case Cipher::kNone: return "none";
+  }
+  return "?";
+}
+
+}  // namespace ecert

@@ -1,0 +1,307 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+namespace ecert {
+namespace {
+
+FileInfo to_info(const struct stat& st) {
+  FileInfo info;
+  info.is_regular = S_ISREG(st.st_mode);
+  info.is_directory = S_ISDIR(st.st_mode);
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.mode = st.st_mode & 07777;
+  info.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info.size = static_cast<std::uint64_t>(st.st_size);
+  return info;
+}
+
+Status fsync_directory(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::from_errno(errno, "cannot open directory", dir.string());
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::from_errno(err, "cannot sync directory", dir.string());
+  return Status::ok();
+}
+
+// A directory another user could have planted a symlink in.
+bool writable_by_others(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.empty() ? "." : dir.c_str(), &st) != 0) return false;
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) return true;
+  if (st.st_mode & S_IWOTH) return true;
+  if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != ::getegid()) return true;
+  return false;
+}
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::from_errno(errno, "cannot write", path.string());
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::string> RealFileSystem::read_file(const fs::path& path) const {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::from_errno(errno, "cannot read", path.string());
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::invalid("cannot read " + path.string() + ": not a regular file");
+  }
+  std::string out;
+  out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::from_errno(err, "cannot read", path.string());
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<FileInfo> RealFileSystem::stat(const fs::path& path) const {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::from_errno(errno, "cannot stat", path.string());
+  return to_info(st);
+}
+
+Result<std::vector<std::string>> RealFileSystem::list_dir(const fs::path& dir) const {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::from_errno(errno, "cannot list directory", dir.string());
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<fs::path> RealFileSystem::write_target(const fs::path& path) const {
+  fs::path current = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st;
+    if (::lstat(current.c_str(), &st) != 0) {
+      if (errno == ENOENT) return current;
+      return Status::from_errno(errno, "cannot stat", current.string());
+    }
+    if (!S_ISLNK(st.st_mode)) return current;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(current.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return Status::from_errno(errno, "cannot read symlink", current.string());
+    fs::path target(std::string(buf, static_cast<std::size_t>(n)));
+    current = target.is_absolute() ? target : (current.parent_path() / target).lexically_normal();
+  }
+  return Status::invalid("too many levels of symbolic links at " + path.string());
+}
+
+Status RealFileSystem::write_atomic(const fs::path& path, std::string_view data,
+                                    const WriteOptions& options) {
+  if (options.refuse_untrusted_symlinks) {
+    struct stat lst;
+    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode) &&
+        writable_by_others(path.parent_path()))
+      return Status::permission("refusing to write through symlink " + path.string() +
+                                ": its directory is writable by other users; replace the link "
+                                "with the real path in the manifest");
+  }
+  auto target = write_target(path);
+  if (!target) return target.status();
+  const fs::path& real = *target;
+  const fs::path dir = real.parent_path();
+
+  mode_t mode = options.new_file_mode;
+  bool existed = false;
+  struct stat old;
+  if (::stat(real.c_str(), &old) == 0) {
+    if (!S_ISREG(old.st_mode))
+      return Status::invalid("cannot replace " + real.string() + ": not a regular file");
+    existed = true;
+    mode = old.st_mode & 07777;
+  }
+
+  std::string tmpl = (dir / ("." + real.filename().string() + ".ecertctl-tmp.XXXXXX")).string();
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // created 0600: never readable by others
+  if (fd < 0) return Status::from_errno(errno, "cannot create a temporary file beside", real.string());
+  const fs::path tmp = tmpl;
+  auto fail = [&](Status s) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  if (Status s = write_all(fd, data, real); !s) return fail(s);
+  if (existed && ::fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM)
+    return fail(Status::from_errno(errno, "cannot set owner of", real.string()));
+  if (::fchmod(fd, mode) != 0) return fail(Status::from_errno(errno, "cannot set mode of", real.string()));
+  if (::fsync(fd) != 0) return fail(Status::from_errno(errno, "cannot sync", real.string()));
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::from_errno(err, "cannot close", real.string());
+  }
+  if (::rename(tmp.c_str(), real.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::from_errno(err, "cannot rename into place", real.string());
+  }
+  return fsync_directory(dir);
+}
+
+Status RealFileSystem::create_directories(const fs::path& dir, mode_t mode) {
+  if (dir.empty()) return Status::ok();
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::ok();
+    return Status::invalid("cannot create directory " + dir.string() + ": a file is in the way");
+  }
+  if (dir.has_parent_path() && dir.parent_path() != dir)
+    if (Status s = create_directories(dir.parent_path(), mode); !s) return s;
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+    return Status::from_errno(errno, "cannot create directory", dir.string());
+  return fsync_directory(dir.parent_path());
+}
+
+Status RealFileSystem::rename(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return Status::from_errno(errno, "cannot rename " + from.string() + " to", to.string());
+  if (Status s = fsync_directory(to.parent_path()); !s) return s;
+  if (from.parent_path() != to.parent_path()) return fsync_directory(from.parent_path());
+  return Status::ok();
+}
+
+Status RealFileSystem::remove(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status::from_errno(errno, "cannot remove", path.string());
+  return Status::ok();
+}
+
+// ---- MemoryFileSystem ----
+
+void MemoryFileSystem::add_file(const fs::path& path, std::string data, mode_t mode) {
+  files_[path.lexically_normal().string()] = Entry{std::move(data), mode};
+  for (fs::path p = path.lexically_normal().parent_path(); !p.empty() && p != p.parent_path();
+       p = p.parent_path())
+    dirs_.emplace(p.string(), 0755);
+  dirs_.emplace("/", 0755);
+}
+
+void MemoryFileSystem::add_symlink(const fs::path& link, const fs::path& target) {
+  symlinks_[link.lexically_normal().string()] = target.string();
+}
+
+fs::path MemoryFileSystem::resolve(const fs::path& path) const {
+  fs::path current = path.lexically_normal();
+  for (int hops = 0; hops < 40; ++hops) {
+    auto it = symlinks_.find(current.string());
+    if (it == symlinks_.end()) return current;
+    fs::path target(it->second);
+    current = (target.is_absolute() ? target : current.parent_path() / target).lexically_normal();
+  }
+  return current;
+}
+
+Result<std::string> MemoryFileSystem::read_file(const fs::path& path) const {
+  ++reads_;
+  auto it = files_.find(resolve(path).string());
+  if (it == files_.end()) return Status::not_found("cannot read " + path.string() + ": No such file or directory");
+  return it->second.data;
+}
+
+Result<FileInfo> MemoryFileSystem::stat(const fs::path& path) const {
+  fs::path real = resolve(path);
+  FileInfo info;
+  if (auto it = files_.find(real.string()); it != files_.end()) {
+    info.is_regular = true;
+    info.mode = it->second.mode;
+    info.size = it->second.data.size();
+    return info;
+  }
+  if (auto it = dirs_.find(real.string()); it != dirs_.end()) {
+    info.is_directory = true;
+    info.mode = it->second;
+    return info;
+  }
+  return Status::not_found("cannot stat " + path.string() + ": No such file or directory");
+}
+
+Result<std::vector<std::string>> MemoryFileSystem::list_dir(const fs::path& dir) const {
+  fs::path real = resolve(dir);
+  if (!dirs_.count(real.string()))
+    return Status::not_found("cannot list directory " + dir.string() + ": No such file or directory");
+  std::vector<std::string> names;
+  auto collect = [&](const std::string& p) {
+    fs::path fp(p);
+    if (fp.parent_path() == real) names.push_back(fp.filename().string());
+  };
+  for (const auto& [p, e] : files_) collect(p);
+  for (const auto& [p, t] : symlinks_) collect(p);
+  for (const auto& [p, m] : dirs_) collect(p);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+Result<fs::path> MemoryFileSystem::write_target(const fs::path& path) const { return resolve(path); }
+
+Status MemoryFileSystem::write_atomic(const fs::path& path, std::string_view data,
+                                      const WriteOptions& options) {
+  fs::path real = resolve(path);
+  if (!dirs_.count(real.parent_path().string()))
+    return Status::not_found("cannot create a temporary file beside " + real.string() +
+                             ": No such file or directory");
+  auto it = files_.find(real.string());
+  mode_t mode = it == files_.end() ? options.new_file_mode : it->second.mode;
+  files_[real.string()] = Entry{std::string(data), mode};
+  log_.push_back("write " + real.string());
+  return Status::ok();
+}
+
+Status MemoryFileSystem::create_directories(const fs::path& dir, mode_t mode) {
+  for (fs::path p = dir.lexically_normal(); !p.empty() && p != p.parent_path(); p = p.parent_path())
+    if (dirs_.emplace(p.string(), mode).second) log_.push_back("mkdir " + p.string());
+  return Status::ok();
+}
+
+Status MemoryFileSystem::rename(const fs::path& from, const fs::path& to) {
+  auto it = files_.find(from.lexically_normal().string());
+  if (it == files_.end()) return Status::not_found("cannot rename " + from.string() + ": No such file or directory");
+  files_[to.lexically_normal().string()] = it->second;
+  files_.erase(it);
+  log_.push_back("rename " + from.string() + " " + to.string());
+  return Status::ok();
+}
+
+Status MemoryFileSystem::remove(const fs::path& path) {
+  files_.erase(path.lexically_normal().string());
+  log_.push_back("remove " + path.string());
+  return Status::ok();
+}
+
+}  // namespace ecert
