@@ -17,7 +17,11 @@ namespace ecert::apache {
 struct SslDirective {
   std::string name;   // canonical case: "SSLCertificateFile", ...
   std::string value;  // unquoted argument as Apache reads it
-  int line = 0;       // 1-based, in VirtualHost::file
+  int line = 0;       // 1-based, in `file`
+  // The file the directive is written in: VirtualHost::file, or a file
+  // included inside the block. An edit of this directive targets real_file.
+  fs::path file;
+  fs::path real_file;
 };
 
 struct VirtualHost {
@@ -32,12 +36,18 @@ struct VirtualHost {
 
   // The value Apache would use (the last occurrence), if any.
   std::optional<std::string> ssl_value(std::string_view directive_name) const;
-  // True if any address has this port, or no port at all (Apache's wildcard).
+  // True if any address has this port, or no port at all (Apache's wildcard),
+  // or the port "*".
   bool listens_on(int port) const;
+  enum class NameMatch { kNone, kWildcard, kExact };
+  // kExact: ServerName or a ServerAlias equals `name` (case-insensitive);
+  // kWildcard: only a wildcard ServerAlias (*, ?) matches it.
+  NameMatch match_name(std::string_view name) const;
   // ServerName or a ServerAlias equals `name` (case-insensitive; the
   // alias may be a wildcard pattern like *.example.com).
   bool serves(std::string_view name) const;
-  // "file:line (<VirtualHost *:443> ServerName x)" for candidate lists.
+  // "file:line (*:443, ServerName x, ServerAlias y z)" for candidate lists;
+  // "no ServerName" when there is none.
   std::string describe() const;
 };
 
@@ -75,6 +85,9 @@ struct SslSettings {
 struct VhostEdit {
   int vhost_line = 0;  // VirtualHost::line of the block to edit
   SslSettings settings;
+  // Directive names set by a file Included inside the block: they are edited
+  // in that file (see plan_vhost_patch), so are not added to this one.
+  std::vector<std::string> defined_in_includes;
 };
 
 // Returns `content` with, in each listed <VirtualHost> block, every existing
@@ -85,6 +98,36 @@ struct VhostEdit {
 // the file's line ending. Every other byte stays identical. Values with
 // spaces or quotes are quoted. Errors when a listed line is not a
 // <VirtualHost> opening.
+//
+// A directive written over several physical lines (backslash continuation)
+// is rewritten as one line with the first line's indentation; the line
+// ending after it stays.
 Result<std::string> patch_config_text(std::string_view content, const std::vector<VhostEdit>& edits);
+
+// Sets the argument of the directive whose logical line starts at `line`.
+struct DirectiveEdit {
+  int line = 0;
+  std::string name;  // checked case-insensitively against the line
+  std::string value;
+};
+// Like patch_config_text, but for directives addressed by line (those in a
+// file Included inside a vhost). Errors when a line holds another directive.
+Result<std::string> patch_directive_lines(std::string_view content, const std::vector<DirectiveEdit>& edits);
+
+// One file's content before and after an edit.
+struct FilePatch {
+  fs::path path;       // as included
+  fs::path real_path;  // the file to replace
+  std::string before;
+  std::string after;
+};
+
+// Every file edit that makes `vhost` (from `config`) say `settings`: the
+// vhost's own file, plus any file Included inside the block that holds one
+// of the directives. Only files whose content changes are returned. Errors
+// when such an included file is also read elsewhere in the config (editing
+// it would change other vhosts too), naming the directive's file:line.
+Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const VirtualHost& vhost,
+                                                const SslSettings& settings);
 
 }  // namespace ecert::apache

@@ -1,0 +1,203 @@
+// The lossless editor: every change is a splice of a byte range found by the
+// shared tokenizer, so bytes outside the spliced ranges cannot change.
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "apache/config.h"
+#include "apache/lexer.h"
+
+namespace ecert::apache {
+
+namespace {
+
+struct Splice {
+  std::size_t begin, end;
+  std::string text;
+};
+
+// In the order missing directives are added.
+constexpr std::array<const char*, 3> kSslDirectives = {"SSLCertificateFile", "SSLCertificateKeyFile",
+                                                       "SSLCertificateChainFile"};
+
+const std::string& setting_for(const SslSettings& s, std::string_view name) {
+  if (iequals(name, "SSLCertificateFile")) return s.cert_file;
+  if (iequals(name, "SSLCertificateKeyFile")) return s.key_file;
+  return s.chain_file;
+}
+
+// An argument Apache reads back as `value` (ap_getword_conf).
+Result<std::string> quote(const std::string& value) {
+  if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+    return Status::invalid("the path \"" + value + "\" contains a line break or NUL; Apache cannot read it");
+  if (!value.empty() && value.find_first_of(" \t\"'#") == std::string::npos) return value;
+  if (!value.empty() && value.back() == '\\')
+    return Status::invalid("the path " + value + " ends in a backslash and cannot be quoted for Apache; rename it");
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Result<Splice> set_argument(const LogicalLine& line, const std::string& value) {
+  auto quoted = quote(value);
+  if (!quoted.is_ok()) return quoted.status();
+  if (line.continued())  // joined lines become one, keeping the first line's indentation
+    return Splice{line.begin, line.end, line.indent + line.name + " " + *quoted + line.rest_after_first_arg};
+  if (line.args.empty()) return Splice{line.name_end, line.name_end, " " + *quoted};
+  return Splice{line.args[0].begin, line.args[0].end, *quoted};
+}
+
+bool is_ssl_directive(const LogicalLine& line) {
+  if (line.kind != LogicalLine::Kind::kDirective) return false;
+  for (const char* name : kSslDirectives)
+    if (line.is(name)) return true;
+  return false;
+}
+
+std::string_view file_eol(const std::vector<LogicalLine>& lines) {
+  for (const auto& l : lines)
+    if (!l.eol.empty()) return l.eol;
+  return "\n";
+}
+
+Status edit_block(const std::vector<LogicalLine>& lines, const VhostEdit& edit, std::vector<Splice>& splices) {
+  using Kind = LogicalLine::Kind;
+  std::size_t open = lines.size();
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].line == edit.vhost_line && lines[i].kind == Kind::kSectionOpen && lines[i].is("VirtualHost")) open = i;
+  if (open == lines.size())
+    return Status::invalid("line " + std::to_string(edit.vhost_line) +
+                           " is not a <VirtualHost> opening (the file changed since it was read?); read the config again");
+  int depth = 0;
+  std::size_t close = lines.size();
+  const LogicalLine* first_inside = nullptr;
+  std::map<std::string, bool> seen;
+  for (std::size_t j = open + 1; j < lines.size() && close == lines.size(); ++j) {
+    const LogicalLine& line = lines[j];
+    if (line.kind == Kind::kBlank || line.kind == Kind::kComment) continue;
+    if (line.kind == Kind::kSectionClose && depth == 0) {
+      close = j;
+      break;
+    }
+    if (!first_inside) first_inside = &line;
+    if (line.kind == Kind::kSectionOpen) ++depth;
+    if (line.kind == Kind::kSectionClose) --depth;
+    if (!is_ssl_directive(line)) continue;
+    for (const char* name : kSslDirectives) {
+      if (!line.is(name) || setting_for(edit.settings, name).empty()) continue;
+      seen[name] = true;
+      auto splice = set_argument(line, setting_for(edit.settings, name));
+      if (!splice.is_ok()) return splice.status();
+      splices.push_back(std::move(*splice));
+    }
+  }
+  if (close == lines.size())
+    return Status::invalid("<VirtualHost> at line " + std::to_string(edit.vhost_line) +
+                           " is not closed; add </VirtualHost>");
+  const LogicalLine& closing = lines[close];
+  std::string indent = first_inside ? first_inside->indent : closing.indent + "    ";
+  std::string_view eol = lines[open].eol.empty() ? file_eol(lines) : lines[open].eol;
+  std::string added;
+  for (const char* name : kSslDirectives) {
+    const std::string& value = setting_for(edit.settings, name);
+    if (value.empty() || seen[name]) continue;
+    if (std::find(edit.defined_in_includes.begin(), edit.defined_in_includes.end(), name) !=
+        edit.defined_in_includes.end())
+      continue;
+    auto quoted = quote(value);
+    if (!quoted.is_ok()) return quoted.status();
+    added += indent + name + " " + *quoted + std::string(eol);
+  }
+  if (!added.empty()) splices.push_back(Splice{closing.begin, closing.begin, std::move(added)});
+  return Status::ok();
+}
+
+// Applies splices from the end of the text backwards so earlier offsets stay valid.
+Result<std::string> apply(std::string_view content, std::vector<Splice> splices) {
+  std::sort(splices.begin(), splices.end(), [](const Splice& a, const Splice& b) {
+    return a.begin != b.begin ? a.begin > b.begin : a.end > b.end;
+  });
+  std::string out(content);
+  std::size_t limit = content.size();
+  for (const Splice& s : splices) {
+    if (s.end > limit) return Status::invalid("two edits overlap in the same bytes; list each <VirtualHost> once");
+    out.replace(s.begin, s.end - s.begin, s.text);
+    limit = s.begin;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> patch_config_text(std::string_view content, const std::vector<VhostEdit>& edits) {
+  std::vector<LogicalLine> lines = tokenize(content);
+  std::vector<Splice> splices;
+  for (const VhostEdit& edit : edits)
+    if (Status s = edit_block(lines, edit, splices); !s.is_ok()) return s;
+  return apply(content, std::move(splices));
+}
+
+Result<std::string> patch_directive_lines(std::string_view content, const std::vector<DirectiveEdit>& edits) {
+  std::vector<LogicalLine> lines = tokenize(content);
+  std::vector<Splice> splices;
+  for (const DirectiveEdit& edit : edits) {
+    auto it = std::find_if(lines.begin(), lines.end(), [&](const LogicalLine& l) {
+      return l.line == edit.line && l.kind == LogicalLine::Kind::kDirective && l.is(edit.name);
+    });
+    if (it == lines.end())
+      return Status::invalid("line " + std::to_string(edit.line) + " is not a " + edit.name +
+                             " directive (the file changed since it was read?); read the config again");
+    auto splice = set_argument(*it, edit.value);
+    if (!splice.is_ok()) return splice.status();
+    splices.push_back(std::move(*splice));
+  }
+  return apply(content, std::move(splices));
+}
+
+Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const VirtualHost& vhost,
+                                                const SslSettings& settings) {
+  auto content_of = [&](const fs::path& real) -> const ConfigFile* {
+    for (const auto& f : config.files)
+      if (f.real_path == real) return &f;
+    return nullptr;
+  };
+  std::vector<FilePatch> patches;
+  VhostEdit own{vhost.line, settings, {}};
+  std::map<fs::path, std::vector<DirectiveEdit>> elsewhere;
+  for (const SslDirective& d : vhost.ssl) {
+    if (d.real_file.empty() || d.real_file == vhost.real_file) continue;
+    const std::string& value = setting_for(settings, d.name);
+    if (value.empty()) continue;
+    std::size_t reads = std::count_if(config.files.begin(), config.files.end(),
+                                      [&](const ConfigFile& f) { return f.real_path == d.real_file; });
+    if (reads > 1)
+      return Status::conflict(d.file.string() + ":" + std::to_string(d.line) + ": " + d.name + " for " +
+                              vhost.describe() + " is set in a file that is Included " + std::to_string(reads) +
+                              " times, so editing it would change other sites too; move the directive into the "
+                              "<VirtualHost> block");
+    elsewhere[d.real_file].push_back(DirectiveEdit{d.line, d.name, value});
+    if (std::find(own.defined_in_includes.begin(), own.defined_in_includes.end(), d.name) ==
+        own.defined_in_includes.end())
+      own.defined_in_includes.push_back(d.name);
+  }
+  auto patch_one = [&](const fs::path& real, auto&& edit) -> Status {
+    const ConfigFile* file = content_of(real);
+    if (!file) return Status::not_found(real.string() + " was not read with the config; read the config again");
+    auto after = edit(file->content);
+    if (!after.is_ok()) return Status::invalid(file->path.string() + ": " + after.status().message());
+    if (*after != file->content) patches.push_back(FilePatch{file->path, file->real_path, file->content, *after});
+    return Status::ok();
+  };
+  Status s = patch_one(vhost.real_file, [&](const std::string& c) { return patch_config_text(c, {own}); });
+  if (!s.is_ok()) return s;
+  for (const auto& [real, edits] : elsewhere) {
+    s = patch_one(real, [&](const std::string& c) { return patch_directive_lines(c, edits); });
+    if (!s.is_ok()) return s;
+  }
+  return patches;
+}
+
+}  // namespace ecert::apache
