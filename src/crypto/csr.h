@@ -24,6 +24,7 @@ std::string format_name(const NameEntries& name);
 Result<std::string> make_csr_pem(const PrivateKey& key, const NameEntries& subject);
 
 struct CsrInfo {
+  long version = 0;  // 0 means "version 1", the only one PKCS#10 defines
   NameEntries subject;
   std::string public_key_der;  // SPKI DER
   bool signature_valid = false;
@@ -33,5 +34,13 @@ struct CsrInfo {
 
 // Parses a PEM CSR. Errors name what is wrong ("not a PEM certificate request").
 Result<CsrInfo> parse_csr(std::string_view pem);
+
+// Shared by the crypto files and test helpers.
+// An X509_NAME with `entries` in order, UTF8String where the attribute
+// allows it (C stays PrintableString, as `openssl req` writes it).
+Result<ossl::X509Name> make_x509_name(const NameEntries& entries);
+// The entries of `name` in order: short names (numeric OID when OpenSSL has
+// none) and UTF-8 values.
+NameEntries name_entries(const X509_NAME* name);
 
 }  // namespace ecert::crypto

@@ -12,7 +12,8 @@ namespace ecert::crypto {
 
 class PrivateKey {
  public:
-  // A fresh RSA key (public exponent 65537). Error carries OpenSSL's text.
+  // A fresh RSA key (public exponent 65537). `bits` must be 2048..16384.
+  // Error carries OpenSSL's text.
   static Result<PrivateKey> generate_rsa(int bits);
 
   // Reads a PEM private key (PKCS#8 encrypted or not, or traditional RSA).
@@ -30,6 +31,17 @@ class PrivateKey {
   // DER SubjectPublicKeyInfo: compares keys without exposing private parts.
   std::string public_key_der() const;
   EVP_PKEY* get() const { return pkey_.get(); }
+
+  // Takes ownership of an OpenSSL key (e.g. one built by test helpers).
+  // REQUIRES: pkey is not null.
+  static PrivateKey adopt(ossl::PKey pkey) { return PrivateKey(std::move(pkey)); }
+
+  // Copies share the one reference-counted OpenSSL key.
+  PrivateKey(const PrivateKey& other);
+  PrivateKey& operator=(const PrivateKey& other);
+  PrivateKey(PrivateKey&&) noexcept = default;
+  PrivateKey& operator=(PrivateKey&&) noexcept = default;
+  ~PrivateKey() = default;
 
  private:
   explicit PrivateKey(ossl::PKey pkey) : pkey_(std::move(pkey)) {}

@@ -7,9 +7,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "util/status.h"
 
@@ -23,6 +25,11 @@ template <class T, void (*Free)(T*)>
 using Ptr = std::unique_ptr<T, Deleter<T, Free>>;
 
 inline void bio_free(BIO* b) { BIO_free_all(b); }
+// A stack that borrows its certificates: freeing it leaves them alone.
+inline void x509_stack_view_free(STACK_OF(X509)* s) { sk_X509_free(s); }
+// A stack that owns its certificates.
+inline void x509_stack_free(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
+inline void general_names_free(GENERAL_NAMES* g) { GENERAL_NAMES_free(g); }
 
 using Bio = Ptr<BIO, bio_free>;
 using PKey = Ptr<EVP_PKEY, EVP_PKEY_free>;
@@ -35,11 +42,39 @@ using X509StoreCtx = Ptr<X509_STORE_CTX, X509_STORE_CTX_free>;
 using SslCtx = Ptr<SSL_CTX, SSL_CTX_free>;
 using Ssl = Ptr<SSL, SSL_free>;
 using MdCtx = Ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using X509StackView = Ptr<STACK_OF(X509), x509_stack_view_free>;
+using X509Stack = Ptr<STACK_OF(X509), x509_stack_free>;
+using GeneralNames = Ptr<GENERAL_NAMES, general_names_free>;
+using BigNum = Ptr<BIGNUM, BN_free>;
+using Asn1Integer = Ptr<ASN1_INTEGER, ASN1_INTEGER_free>;
+using X509Ext = Ptr<X509_EXTENSION, X509_EXTENSION_free>;
 
 // Drains OpenSSL's error queue into one line ("reason; reason").
 std::string last_error();
 
 // Status::invalid(what + ": " + last_error()), clearing the queue.
 Status error(const std::string& what);
+
+// A read-only memory BIO over `bytes` (no copy: `bytes` must outlive it).
+// Null only when OpenSSL is out of memory.
+Bio read_bio(std::string_view bytes);
+
+// Everything written to a memory BIO so far.
+std::string bio_contents(BIO* bio);
+
+// A pem_password_cb for reads that must never prompt on the terminal:
+// OpenSSL falls back to a tty prompt when the callback is null.
+int no_passphrase_cb(char* buf, int size, int rwflag, void* userdata);
+
+// DER of anything OpenSSL has an i2d_ function for; "" when encoding fails.
+template <class T>
+std::string to_der(int (*i2d)(const T*, unsigned char**), const T* obj) {
+  unsigned char* buf = nullptr;
+  int len = i2d(obj, &buf);
+  if (len <= 0) return {};
+  std::string out(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
+  OPENSSL_free(buf);
+  return out;
+}
 
 }  // namespace ecert::ossl

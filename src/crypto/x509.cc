@@ -1,0 +1,301 @@
+#include "crypto/x509.h"
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <climits>
+#include <cstring>
+
+namespace ecert::crypto {
+namespace {
+
+constexpr std::string_view kPemBegin = "-----BEGIN ";
+
+// True when the ERR queue holds nothing but "no more PEM blocks": the normal
+// end of a bundle rather than a damaged block.
+bool only_end_of_pem() {
+  unsigned long code = ERR_peek_last_error();
+  return code == 0 ||
+         (ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE);
+}
+
+bool is_certificate_block(const char* name) {
+  return std::strcmp(name, PEM_STRING_X509) == 0 || std::strcmp(name, PEM_STRING_X509_OLD) == 0 ||
+         std::strcmp(name, PEM_STRING_X509_TRUSTED) == 0;
+}
+
+std::time_t to_time_t(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
+std::string cn_or_subject(const Certificate& cert) {
+  std::string cn = cert.common_name();
+  return cn.empty() ? format_name(cert.subject()) : cn;
+}
+
+std::string last_cn(const NameEntries& name) {
+  for (auto it = name.rbegin(); it != name.rend(); ++it) {
+    if (it->first == "CN") return it->second;
+  }
+  return {};
+}
+
+// Every certificate in a trust bundle such as ca-certificates.crt; blocks
+// that are not certificates (keys, CRLs, parameters) are skipped.
+Result<ossl::X509Stack> read_trust(std::string_view trust_pem) {
+  ossl::X509Stack certs(sk_X509_new_null());
+  if (!certs) return ossl::error("cannot read the trust bundle");
+  ossl::Bio bio = ossl::read_bio(trust_pem);
+  if (!bio) return ossl::error("cannot read the trust bundle");
+  for (int index = 1;; ++index) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) {
+      if (only_end_of_pem()) break;
+      return ossl::error("the trust bundle's PEM block #" + std::to_string(index) +
+                         " is unreadable");
+    }
+    ossl::X509Ptr cert;
+    if (is_certificate_block(name)) {
+      const unsigned char* p = data;
+      cert.reset(std::strcmp(name, PEM_STRING_X509_TRUSTED) == 0 ? d2i_X509_AUX(nullptr, &p, len)
+                                                                  : d2i_X509(nullptr, &p, len));
+    }
+    const bool was_certificate = is_certificate_block(name);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+    if (was_certificate) {
+      if (!cert) {
+        return ossl::error("the trust bundle's PEM block #" + std::to_string(index) +
+                           " is not a valid certificate");
+      }
+      if (sk_X509_push(certs.get(), cert.get()) <= 0) {
+        return ossl::error("cannot read the trust bundle");
+      }
+      cert.release();  // now owned by the stack
+    }
+  }
+  ERR_clear_error();
+  if (sk_X509_num(certs.get()) == 0) {
+    return Status::invalid("the trust bundle holds no certificate");
+  }
+  return certs;
+}
+
+}  // namespace
+
+Certificate::Certificate(const Certificate& other) : x509_(other.x509_.get()), was_der_(other.was_der_) {
+  if (x509_) X509_up_ref(x509_.get());
+}
+
+Certificate& Certificate::operator=(const Certificate& other) {
+  if (this != &other) {
+    if (other.x509_) X509_up_ref(other.x509_.get());
+    x509_.reset(other.x509_.get());
+    was_der_ = other.was_der_;
+  }
+  return *this;
+}
+
+Result<Certificate> Certificate::parse(std::string_view bytes) {
+  if (bytes.empty()) return Status::invalid("not a certificate: the file is empty");
+  ERR_clear_error();
+  // DER is one SEQUENCE; PEM is text that has a BEGIN line somewhere.
+  if (static_cast<unsigned char>(bytes.front()) == 0x30 &&
+      bytes.find(kPemBegin) == std::string_view::npos) {
+    if (bytes.size() > static_cast<std::size_t>(LONG_MAX)) {
+      return Status::invalid("not a DER certificate: too large");
+    }
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
+    if (!x) return ossl::error("not a valid DER certificate");
+    return Certificate(std::move(x), true);
+  }
+  if (bytes.find(kPemBegin) == std::string_view::npos) {
+    return Status::invalid("not a certificate: neither PEM (no \"-----BEGIN CERTIFICATE-----\" "
+                           "line) nor DER");
+  }
+  ossl::Bio bio = ossl::read_bio(bytes);
+  if (!bio) return ossl::error("cannot read the certificate");
+  ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, ossl::no_passphrase_cb, nullptr));
+  if (!x) {
+    if (only_end_of_pem()) {
+      ERR_clear_error();
+      return Status::invalid("not a certificate: no \"-----BEGIN CERTIFICATE-----\" block");
+    }
+    return ossl::error("not a valid PEM certificate");
+  }
+  ERR_clear_error();
+  return Certificate(std::move(x), false);
+}
+
+Result<std::vector<Certificate>> Certificate::parse_bundle(std::string_view pem) {
+  if (pem.find(kPemBegin) == std::string_view::npos) {
+    if (!pem.empty() && static_cast<unsigned char>(pem.front()) == 0x30) {
+      auto one = parse(pem);
+      if (!one) return one.status();
+      std::vector<Certificate> out;
+      out.push_back(std::move(one).value());
+      return out;
+    }
+    return Status::invalid("no certificate: no \"-----BEGIN CERTIFICATE-----\" block");
+  }
+  ERR_clear_error();
+  ossl::Bio bio = ossl::read_bio(pem);
+  if (!bio) return ossl::error("cannot read the certificates");
+  std::vector<Certificate> out;
+  for (;;) {
+    ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, ossl::no_passphrase_cb, nullptr));
+    if (!x) {
+      if (only_end_of_pem()) break;
+      return ossl::error("certificate #" + std::to_string(out.size() + 1) + " is not valid");
+    }
+    out.push_back(Certificate(std::move(x), false));
+  }
+  ERR_clear_error();
+  if (out.empty()) return Status::invalid("no certificate: no \"-----BEGIN CERTIFICATE-----\" block");
+  return out;
+}
+
+NameEntries Certificate::subject() const { return name_entries(X509_get_subject_name(get())); }
+
+NameEntries Certificate::issuer() const { return name_entries(X509_get_issuer_name(get())); }
+
+std::string Certificate::common_name() const { return last_cn(subject()); }
+
+std::vector<std::string> Certificate::dns_names() const {
+  std::vector<std::string> out;
+  ossl::GeneralNames names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(get(), NID_subject_alt_name, nullptr, nullptr)));
+  ERR_clear_error();
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+    if (gn->type != GEN_DNS) continue;
+    const ASN1_IA5STRING* dns = gn->d.dNSName;
+    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                     static_cast<std::size_t>(ASN1_STRING_length(dns)));
+  }
+  return out;
+}
+
+std::string Certificate::serial_hex() const {
+  ossl::BigNum bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(get()), nullptr));
+  if (!bn) {
+    ERR_clear_error();
+    return {};
+  }
+  char* hex = BN_bn2hex(bn.get());
+  if (hex == nullptr) {
+    ERR_clear_error();
+    return {};
+  }
+  std::string out(hex);
+  OPENSSL_free(hex);
+  return out;
+}
+
+std::time_t Certificate::not_before() const { return to_time_t(X509_get0_notBefore(get())); }
+
+std::time_t Certificate::not_after() const { return to_time_t(X509_get0_notAfter(get())); }
+
+std::string Certificate::public_key_der() const {
+  EVP_PKEY* pub = X509_get0_pubkey(get());
+  if (pub == nullptr) {
+    ERR_clear_error();
+    return {};
+  }
+  return ossl::to_der<EVP_PKEY>(i2d_PUBKEY, pub);
+}
+
+std::string Certificate::der() const { return ossl::to_der<X509>(i2d_X509, get()); }
+
+std::string Certificate::pem() const {
+  ossl::Bio bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), get()) != 1) {
+    ERR_clear_error();
+    return {};
+  }
+  return ossl::bio_contents(bio.get());
+}
+
+bool Certificate::signed_by(const Certificate& issuer) const {
+  // check_issued compares names, key identifiers and key usage; only the
+  // signature check proves the issuer's key made this certificate.
+  bool ok = X509_check_issued(issuer.get(), get()) == X509_V_OK;
+  if (ok) {
+    EVP_PKEY* pub = X509_get0_pubkey(issuer.get());
+    ok = pub != nullptr && X509_verify(get(), pub) == 1;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
+Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                    std::string_view trust_pem, std::time_t at) {
+  // The explicit links first: they name the culprit in the operator's words,
+  // where the store would only say "unable to get local issuer certificate".
+  if (!leaf.signed_by(sub)) {
+    return Status::invalid("the sub CA '" + cn_or_subject(sub) +
+                           "' did not sign the certificate (issuer: '" + last_cn(leaf.issuer()) +
+                           "')");
+  }
+  if (!sub.signed_by(cross)) {
+    return Status::invalid("the cross certificate '" + cn_or_subject(cross) +
+                           "' did not sign the sub CA '" + cn_or_subject(sub) + "'");
+  }
+
+  auto trusted = read_trust(trust_pem);
+  if (!trusted) return trusted.status();
+  ERR_clear_error();
+  ossl::X509Store store(X509_STORE_new());
+  if (!store) return ossl::error("cannot verify the chain");
+  for (int i = 0; i < sk_X509_num(trusted->get()); ++i) {
+    if (X509_STORE_add_cert(store.get(), sk_X509_value(trusted->get(), i)) != 1) {
+      return ossl::error("cannot load the trust bundle");
+    }
+  }
+  ossl::X509StackView untrusted(sk_X509_new_null());
+  if (!untrusted || sk_X509_push(untrusted.get(), sub.get()) <= 0 ||
+      sk_X509_push(untrusted.get(), cross.get()) <= 0) {
+    return ossl::error("cannot verify the chain");
+  }
+  ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
+    return ossl::error("cannot verify the chain");
+  }
+  // No purpose is set: whether a certificate may serve TLS is the CA's
+  // business; here only the path to a trusted root matters. Partial chains
+  // stay off: a trusted intermediate alone must not end the path.
+  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), at);
+  if (X509_verify_cert(ctx.get()) == 1) {
+    ERR_clear_error();
+    return Status::ok();
+  }
+  const int err = X509_STORE_CTX_get_error(ctx.get());
+  std::string where;
+  if (X509* at_cert = X509_STORE_CTX_get_current_cert(ctx.get())) {
+    std::string cn = last_cn(name_entries(X509_get_subject_name(at_cert)));
+    if (!cn.empty()) where = " (at '" + cn + "')";
+  }
+  ERR_clear_error();
+  switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+      return Status::invalid(std::string("the chain is not valid at this time: ") +
+                             X509_verify_cert_error_string(err) + where);
+    default:
+      return Status::invalid(std::string("the chain does not reach a root in the trust bundle: ") +
+                             X509_verify_cert_error_string(err) + where);
+  }
+}
+
+}  // namespace ecert::crypto

@@ -12,10 +12,24 @@ namespace ecert::crypto {
 
 class Certificate {
  public:
-  // One certificate from PEM (the first CERTIFICATE block) or DER bytes.
+  // One certificate from PEM (the first CERTIFICATE block; text before it
+  // is skipped) or DER bytes.
   static Result<Certificate> parse(std::string_view bytes);
-  // Every CERTIFICATE block of a PEM bundle, in order. Empty input is an error.
+  // Every CERTIFICATE block of a PEM bundle, in order; other PEM blocks are
+  // skipped. A single DER certificate is accepted too. Input with no
+  // certificate is an error.
   static Result<std::vector<Certificate>> parse_bundle(std::string_view pem);
+  // Takes ownership of an OpenSSL certificate. REQUIRES: x is not null.
+  static Certificate adopt(ossl::X509Ptr x, bool was_der = false) {
+    return Certificate(std::move(x), was_der);
+  }
+
+  // Copies share the one reference-counted OpenSSL certificate.
+  Certificate(const Certificate& other);
+  Certificate& operator=(const Certificate& other);
+  Certificate(Certificate&&) noexcept = default;
+  Certificate& operator=(Certificate&&) noexcept = default;
+  ~Certificate() = default;
 
   NameEntries subject() const;
   NameEntries issuer() const;

@@ -1,0 +1,1 @@
+int tls_test_placeholder;
