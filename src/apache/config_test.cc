@@ -1,0 +1,241 @@
+#include "apache/config.h"
+
+#include <doctest/doctest.h>
+
+using namespace ecert;
+using namespace ecert::apache;
+
+namespace {
+
+// Debian's layout: apache2.conf in /etc/apache2 (the default ServerRoot),
+// sites-enabled entries are symlinks into sites-available.
+MemoryFileSystem debian() {
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf",
+              "# This is the main Apache server configuration file.\n"
+              "DefaultRuntimeDir ${APACHE_RUN_DIR_ECERT_TEST_UNSET}\n"
+              "ErrorLog ${APACHE_LOG_DIR_ECERT_TEST_UNSET}/error.log\n"
+              "IncludeOptional mods-enabled/*.load\n"
+              "IncludeOptional mods-enabled/*.conf\n"
+              "Include ports.conf\n"
+              "<Directory /var/www/>\n"
+              "\tAllowOverride None\n"
+              "</Directory>\n"
+              "IncludeOptional conf-enabled/*.conf\n"
+              "IncludeOptional sites-enabled/*.conf\n");
+  fs.add_file("/etc/apache2/ports.conf",
+              "Listen 80\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n");
+  fs.add_file("/etc/apache2/mods-available/ssl.load", "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n");
+  fs.add_file("/etc/apache2/mods-available/ssl.conf", "<IfModule mod_ssl.c>\n</IfModule>\n");
+  fs.add_symlink("/etc/apache2/mods-enabled/ssl.load", "../mods-available/ssl.load");
+  fs.add_symlink("/etc/apache2/mods-enabled/ssl.conf", "../mods-available/ssl.conf");
+  fs.add_file("/etc/apache2/sites-available/000-default.conf",
+              "<VirtualHost *:80>\n\tServerName www.example.com\n\tDocumentRoot /var/www/html\n</VirtualHost>\n");
+  fs.add_file("/etc/apache2/sites-available/default-ssl.conf",
+              "<IfModule mod_ssl.c>\n"
+              "\t<VirtualHost _default_:443>\n"
+              "\t\tServerName www.example.com\n"
+              "\t\tServerAlias example.com\n"
+              "\t\tSSLEngine on\n"
+              "\t\tSSLCertificateFile\t/etc/ssl/certs/ssl-cert-snakeoil.pem\n"
+              "\t\tSSLCertificateKeyFile /etc/ssl/private/ssl-cert-snakeoil.key\n"
+              "\t</VirtualHost>\n"
+              "</IfModule>\n");
+  fs.add_file("/etc/apache2/sites-available/unused.conf", "<VirtualHost *:443>\nServerName unused.example.com\n</VirtualHost>\n");
+  fs.create_directories("/etc/apache2/mods-enabled", 0755);
+  fs.create_directories("/etc/apache2/sites-enabled", 0755);
+  fs.add_symlink("/etc/apache2/sites-enabled/000-default.conf", "../sites-available/000-default.conf");
+  fs.add_symlink("/etc/apache2/sites-enabled/default-ssl.conf", "../sites-available/default-ssl.conf");
+  return fs;
+}
+
+}  // namespace
+
+TEST_CASE("config: Debian layout through IncludeOptional globs and symlinks") {
+  MemoryFileSystem fs = debian();
+  auto config = load_config(fs, "/etc/apache2/apache2.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  CHECK(config->server_root == "/etc/apache2");
+  std::vector<std::string> read;
+  for (const auto& f : config->files) read.push_back(f.path.string());
+  CHECK(read == std::vector<std::string>{
+                    "/etc/apache2/apache2.conf", "/etc/apache2/mods-enabled/ssl.load",
+                    "/etc/apache2/mods-enabled/ssl.conf", "/etc/apache2/ports.conf",
+                    "/etc/apache2/sites-enabled/000-default.conf", "/etc/apache2/sites-enabled/default-ssl.conf"});
+  CHECK(config->files.back().real_path == "/etc/apache2/sites-available/default-ssl.conf");
+  REQUIRE(config->vhosts.size() == 2);
+  const VirtualHost& ssl = config->vhosts[1];
+  CHECK(ssl.file == "/etc/apache2/sites-enabled/default-ssl.conf");
+  CHECK(ssl.real_file == "/etc/apache2/sites-available/default-ssl.conf");
+  CHECK(ssl.line == 2);
+  CHECK(ssl.end_line == 8);
+  CHECK(ssl.addresses == std::vector<std::string>{"_default_:443"});
+  CHECK(ssl.server_name == "www.example.com");
+  CHECK(ssl.aliases == std::vector<std::string>{"example.com"});
+  CHECK(ssl.ssl_value("SSLCertificateFile") == "/etc/ssl/certs/ssl-cert-snakeoil.pem");
+  CHECK(ssl.ssl_value("sslcertificatekeyfile") == "/etc/ssl/private/ssl-cert-snakeoil.key");
+  CHECK(!ssl.ssl_value("SSLCertificateChainFile"));
+  REQUIRE(ssl.ssl.size() == 2);
+  CHECK(ssl.ssl[0].line == 6);
+  CHECK(ssl.ssl[0].real_file == "/etc/apache2/sites-available/default-ssl.conf");
+  CHECK(config->warnings.empty());  // unresolved ${VAR} outside Include paths is ignored
+}
+
+TEST_CASE("config: /usr/local/apache layout with ServerRoot and conf/extra") {
+  MemoryFileSystem fs;
+  fs.add_file("/usr/local/apache/conf/httpd.conf",
+              "ServerRoot \"/usr/local/apache\"\n"
+              "Listen 80\n"
+              "<IfModule ssl_module>\n"
+              "Include conf/extra/httpd-ssl.conf\n"
+              "</IfModule>\n");
+  fs.add_file("/usr/local/apache/conf/extra/httpd-ssl.conf",
+              "Listen 443\n"
+              "<VirtualHost _default_:443>\n"
+              "DocumentRoot \"/usr/local/apache/htdocs\"\n"
+              "ServerName www.example.com:443\n"
+              "SSLCertificateFile \"/usr/local/apache/conf/server.crt\"\n"
+              "#SSLCertificateChainFile \"/usr/local/apache/conf/server-ca.crt\"\n"
+              "</VirtualHost>\n");
+  auto config = load_config(fs, "/usr/local/apache/conf/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  CHECK(config->server_root == "/usr/local/apache");
+  REQUIRE(config->vhosts.size() == 1);
+  CHECK(config->vhosts[0].server_name == "www.example.com");
+  CHECK(config->vhosts[0].file == "/usr/local/apache/conf/extra/httpd-ssl.conf");
+  CHECK(config->vhosts[0].ssl.size() == 1);
+}
+
+TEST_CASE("config: unusual but legal vhost openings") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "\xEF\xBB\xBF<virtualhost 10.0.0.1:443 [::]:443>\r\n"
+              "  servername https://A.example.com:443\r\n"
+              "  ServerAlias b.example.com \\\r\n"
+              "     c.example.com\r\n"
+              "  ServerAlias *.example.org\r\n"
+              "</VirtualHost>\r\n"
+              "<VirtualHost [::1]:8443>\n</VirtualHost>\n"
+              "<VirtualHost 10.0.0.2>\n</VirtualHost>");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  REQUIRE(config->vhosts.size() == 3);
+  const VirtualHost& a = config->vhosts[0];
+  CHECK(a.addresses == std::vector<std::string>{"10.0.0.1:443", "[::]:443"});
+  CHECK(a.server_name == "A.example.com");
+  CHECK(a.aliases == std::vector<std::string>{"b.example.com", "c.example.com", "*.example.org"});
+  CHECK(a.listens_on(443));
+  CHECK(!a.listens_on(80));
+  CHECK(a.serves("a.EXAMPLE.com"));
+  CHECK(a.match_name("c.example.com") == VirtualHost::NameMatch::kExact);
+  CHECK(a.match_name("www.example.org") == VirtualHost::NameMatch::kWildcard);
+  CHECK(!a.serves("example.org"));
+  CHECK(config->vhosts[1].listens_on(8443));
+  CHECK(!config->vhosts[1].listens_on(443));
+  CHECK(config->vhosts[2].listens_on(443));  // no port: every port
+  CHECK(config->vhosts[2].end_line == 10);
+  CHECK(a.describe() ==
+        "/c/httpd.conf:1 (10.0.0.1:443 [::]:443, ServerName A.example.com, ServerAlias b.example.com c.example.com "
+        "*.example.org)");
+  CHECK(config->vhosts[1].describe() == "/c/httpd.conf:7 ([::1]:8443, no ServerName)");
+}
+
+TEST_CASE("config: empty files and Include of a directory read everything beneath it") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", "Include conf.d\nInclude /c/empty.conf");
+  fs.add_file("/c/empty.conf", "");
+  fs.add_file("/c/conf.d/b.conf", "<VirtualHost *:443>\nServerName b\n</VirtualHost>\n");
+  fs.add_file("/c/conf.d/a/z.conf", "<VirtualHost *:443>\nServerName z\n</VirtualHost>\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  REQUIRE(config->vhosts.size() == 2);
+  CHECK(config->vhosts[0].server_name == "z");
+  CHECK(config->vhosts[1].server_name == "b");
+}
+
+TEST_CASE("config: wildcards in directory components, Define and ${VAR}") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "Define SITES /c/vhosts\n"
+              "IncludeOptional ${SITES}/*/site.conf\n"
+              "IncludeOptional ${ECERT_TEST_SURELY_UNDEFINED}/x.conf\n");
+  fs.add_file("/c/vhosts/one/site.conf", "<VirtualHost *:443>\nServerName one\n</VirtualHost>\n");
+  fs.add_file("/c/vhosts/two/site.conf", "<VirtualHost *:443>\nServerName two\n</VirtualHost>\n");
+  fs.add_file("/c/vhosts/.hidden/site.conf", "<VirtualHost *:443>\nServerName hidden\n</VirtualHost>\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  REQUIRE(config->vhosts.size() == 2);
+  CHECK(config->vhosts[0].server_name == "one");
+  CHECK(config->vhosts[1].server_name == "two");
+  REQUIRE(config->warnings.size() == 1);
+  CHECK(config->warnings[0].str() ==
+        "/c/httpd.conf:3: warning: IncludeOptional ${ECERT_TEST_SURELY_UNDEFINED}/x.conf uses "
+        "${ECERT_TEST_SURELY_UNDEFINED}, which is neither Defined nor in the environment; this include was skipped");
+}
+
+TEST_CASE("config: a vhost spread over a file Included inside it") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  Include /c/ssl/www.conf\n"
+              "  <IfModule mod_ssl.c>\n"
+              "    SSLCertificateChainFile /old/chain.pem\n"
+              "  </IfModule>\n"
+              "</VirtualHost>\n");
+  fs.add_file("/c/ssl/www.conf", "SSLCertificateFile /old/cert.pem\nSSLCertificateKeyFile /old/key.pem\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  REQUIRE(config->vhosts.size() == 1);
+  const auto& ssl = config->vhosts[0].ssl;
+  REQUIRE(ssl.size() == 3);
+  CHECK(ssl[0].name == "SSLCertificateFile");
+  CHECK(ssl[0].file == "/c/ssl/www.conf");
+  CHECK(ssl[0].line == 1);
+  CHECK(ssl[2].name == "SSLCertificateChainFile");
+  CHECK(ssl[2].file == "/c/httpd.conf");
+  CHECK(ssl[2].line == 5);
+}
+
+TEST_CASE("config: errors name file:line and what to do") {
+  MemoryFileSystem fs;
+  SUBCASE("missing Include target") {
+    fs.add_file("/c/httpd.conf", "Listen 443\n\nInclude conf.d/missing.conf\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:3: error: Include /c/conf.d/missing.conf: no such file or directory; fix the path or use "
+          "IncludeOptional");
+  }
+  SUBCASE("Include glob matching nothing") {
+    fs.add_file("/c/httpd.conf", "Include /c/sites/*.conf\nIncludeOptional /c/sites/*.conf\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:1: error: Include /c/sites/*.conf matches no file; fix the pattern or use IncludeOptional "
+          "if that is fine");
+  }
+  SUBCASE("include loop") {
+    fs.add_file("/c/httpd.conf", "Include /c/a.conf\n");
+    fs.add_file("/c/a.conf", "# a\nInclude /c/httpd.conf\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/a.conf:2: error: include loop: /c/httpd.conf -> /c/a.conf -> /c/httpd.conf; remove the Include that "
+          "reads /c/httpd.conf again");
+  }
+  SUBCASE("unclosed and mismatched sections") {
+    fs.add_file("/c/httpd.conf", "<VirtualHost *:443>\n<IfModule x>\n</VirtualHost>\n<Directory /\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:3: error: </VirtualHost> closes <IfModule> opened at line 2; add </IfModule> before it\n"
+          "/c/httpd.conf:4: error: <Directory is missing its closing '>'; fix the section tag\n"
+          "/c/httpd.conf:1: error: <VirtualHost> is not closed before the end of the file; add </VirtualHost>");
+  }
+  SUBCASE("missing root") {
+    auto config = load_config(fs, "/c/none.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().is_not_found());
+  }
+}
