@@ -174,6 +174,33 @@ Status RealFileSystem::write_atomic(const fs::path& path, std::string_view data,
   return fsync_directory(dir);
 }
 
+Status RealFileSystem::create_exclusive(const fs::path& path, std::string_view data, mode_t mode) {
+  const fs::path dir = path.parent_path();
+  std::string tmpl = (dir / ("." + path.filename().string() + ".ecertctl-tmp.XXXXXX")).string();
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return Status::from_errno(errno, "cannot create a temporary file beside", path.string());
+  const fs::path tmp = tmpl;
+  auto fail = [&](Status s) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  if (::fchmod(fd, mode) != 0) return fail(Status::from_errno(errno, "cannot set mode of", path.string()));
+  if (Status s = write_all(fd, data, path); !s) return fail(s);
+  if (::fsync(fd) != 0) return fail(Status::from_errno(errno, "cannot sync", path.string()));
+  ::close(fd);
+  // link() fails with EEXIST instead of replacing: the no-overwrite guarantee
+  // holds even against a file that appeared after we looked.
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (err == EEXIST) return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
+    return Status::from_errno(err, "cannot create", path.string());
+  }
+  ::unlink(tmp.c_str());
+  return fsync_directory(dir);
+}
+
 Status RealFileSystem::create_directories(const fs::path& dir, mode_t mode) {
   if (dir.empty()) return Status::ok();
   struct stat st;
@@ -280,6 +307,17 @@ Status MemoryFileSystem::write_atomic(const fs::path& path, std::string_view dat
   mode_t mode = it == files_.end() ? options.new_file_mode : it->second.mode;
   files_[real.string()] = Entry{std::string(data), mode};
   log_.push_back("write " + real.string());
+  return Status::ok();
+}
+
+Status MemoryFileSystem::create_exclusive(const fs::path& path, std::string_view data, mode_t mode) {
+  fs::path real = path.lexically_normal();
+  if (files_.count(real.string()) || symlinks_.count(real.string()))
+    return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
+  if (!dirs_.count(real.parent_path().string()))
+    return Status::not_found("cannot create " + path.string() + ": No such file or directory");
+  files_[real.string()] = Entry{std::string(data), mode};
+  log_.push_back("create " + real.string());
   return Status::ok();
 }
 

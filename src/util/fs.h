@@ -61,6 +61,11 @@ class FileSystem {
   virtual Status write_atomic(const fs::path& path, std::string_view data,
                               const WriteOptions& options = {}) = 0;
 
+  // Like write_atomic, but never replaces anything: when `path` exists (also
+  // when it appeared meanwhile), returns Status::conflict and leaves it as it
+  // was. For private keys, which are never overwritten.
+  virtual Status create_exclusive(const fs::path& path, std::string_view data, mode_t mode) = 0;
+
   // Creates the directory and its missing parents with `mode`.
   virtual Status create_directories(const fs::path& dir, mode_t mode) = 0;
 
@@ -80,6 +85,7 @@ class RealFileSystem : public FileSystem {
   Result<fs::path> write_target(const fs::path& path) const override;
   Status write_atomic(const fs::path& path, std::string_view data,
                       const WriteOptions& options = {}) override;
+  Status create_exclusive(const fs::path& path, std::string_view data, mode_t mode) override;
   Status create_directories(const fs::path& dir, mode_t mode) override;
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;
@@ -103,6 +109,7 @@ class MemoryFileSystem : public FileSystem {
   Result<fs::path> write_target(const fs::path& path) const override;
   Status write_atomic(const fs::path& path, std::string_view data,
                       const WriteOptions& options = {}) override;
+  Status create_exclusive(const fs::path& path, std::string_view data, mode_t mode) override;
   Status create_directories(const fs::path& dir, mode_t mode) override;
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;

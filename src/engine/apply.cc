@@ -1,0 +1,481 @@
+#include "engine/apply.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <optional>
+#include <thread>
+
+#include "apache/config.h"
+#include "crypto/csr.h"
+#include "crypto/key.h"
+#include "crypto/tls.h"
+#include "crypto/x509.h"
+#include "engine/keygen.h"
+#include "engine/lock.h"
+#include "engine/observe.h"
+#include "engine/passphrase.h"
+#include "util/digest.h"
+
+namespace ecert {
+namespace {
+
+std::string utc_stamp() {
+  char buf[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// A file this run replaced or created, with what to put back on rollback.
+struct Written {
+  fs::path path;
+  std::optional<std::string> old;  // nullopt: the file did not exist
+  mode_t mode = 0644;              // for recreating a file that is gone
+};
+
+class Applier {
+ public:
+  Applier(const Manifest& m, FileSystem& fs, CommandRunner& runner, const ApplyOptions& opt, Report& r)
+      : m_(m), fs_(fs), runner_(runner), opt_(opt), r_(r), stamp_(utc_stamp()) {}
+
+  void run() {
+    generate_keys_step();
+    for (std::size_t i = 0; i < m_.sites.size(); ++i) site_files_step(i);
+    vhost_step();
+    apache_step();
+  }
+
+ private:
+  SitePlan& sp(std::size_t i) { return r_.plan.sites[i]; }
+
+  Change* find(std::size_t i, Operation op) {
+    for (auto& c : sp(i).changes)
+      if (c.op == op && (c.action == Action::kCreate || c.action == Action::kUpdate)) return &c;
+    return nullptr;
+  }
+
+  // Marks `c` failed and every later change of the site as not done.
+  void fail(std::size_t i, Change& c, const std::string& why) {
+    c.action = Action::kError;
+    c.reason = why;
+    bool after = false;
+    for (auto& other : sp(i).changes) {
+      if (&other == &c) {
+        after = true;
+        continue;
+      }
+      if (after && (other.action == Action::kCreate || other.action == Action::kUpdate)) {
+        other.action = Action::kError;
+        other.reason = "not done: the " + std::string(resource_name(c.kind)) + " step failed";
+      }
+    }
+  }
+  bool failed(std::size_t i) const { return r_.plan.sites[i].has(Action::kError); }
+
+  Result<SecretString> passphrase(const Site& site) {
+    if (site.key.cipher == Cipher::kNone) return SecretString();
+    return load_passphrase(site.key.passphrase, fs_);
+  }
+
+  Result<crypto::PrivateKey> load_key(const Site& site, const fs::path& path) {
+    auto pass = passphrase(site);
+    if (!pass) return pass.status();
+    auto pem = fs_.read_file(path);
+    if (!pem) return pem.status();
+    SecretString secret(std::move(*pem));
+    return crypto::PrivateKey::from_pem(secret.expose(), site.key.cipher == Cipher::kNone ? nullptr : &*pass);
+  }
+
+  // Keeps a copy of what is about to be replaced under the state directory.
+  Status backup(const fs::path& real, const std::string& content) {
+    const fs::path dest = opt_.state_dir / "backups" / stamp_ / real.relative_path();
+    if (Status s = fs_.create_directories(dest.parent_path(), 0700); !s) return s;
+    WriteOptions wo;
+    wo.new_file_mode = 0600;
+    return fs_.write_atomic(dest, content, wo);
+  }
+
+  // Replaces (or creates) a file Apache reads, remembering how to undo it.
+  Status replace_apache_file(const fs::path& path, const std::string& data, mode_t new_mode) {
+    auto real = fs_.write_target(path);
+    if (!real) return real.status();
+    Written w{*real, std::nullopt, new_mode};
+    auto old = fs_.read_file(*real);
+    if (old) {
+      if (*old == data) return Status::ok();
+      if (Status s = backup(*real, *old); !s) return s;
+      w.old = std::move(*old);
+    } else if (!old.status().is_not_found()) {
+      return old.status();
+    }
+    if (Status s = fs_.create_directories(real->parent_path(), 0755); !s) return s;
+    WriteOptions wo;
+    wo.new_file_mode = new_mode;
+    if (Status s = fs_.write_atomic(path, data, wo); !s) return s;
+    written_.push_back(std::move(w));
+    return Status::ok();
+  }
+
+  void generate_keys_step() {
+    std::vector<std::size_t> sites;
+    std::vector<int> bits;
+    for (std::size_t i = 0; i < m_.sites.size(); ++i)
+      if (find(i, Operation::kGenerateKey)) {
+        sites.push_back(i);
+        bits.push_back(m_.sites[i].key.bits);
+      }
+    if (sites.empty()) return;
+    auto keys = generate_keys(bits, opt_.progress);
+    for (std::size_t k = 0; k < sites.size(); ++k) {
+      const std::size_t i = sites[k];
+      const Site& site = m_.sites[i];
+      Change& c = *find(i, Operation::kGenerateKey);
+      if (!keys[k]) {
+        fail(i, c, "cannot generate the key: " + keys[k].status().message());
+        continue;
+      }
+      auto pass = passphrase(site);
+      if (!pass) {
+        fail(i, c, pass.status().message());
+        continue;
+      }
+      auto pem = keys[k]->to_pem(site.key.cipher, site.key.cipher == Cipher::kNone ? nullptr : &*pass);
+      if (!pem) {
+        fail(i, c, "cannot encrypt the key: " + pem.status().message());
+        continue;
+      }
+      if (Status s = fs_.create_directories(site.key.path.parent_path(), 0700); !s) {
+        fail(i, c, s.message());
+        continue;
+      }
+      if (Status s = fs_.create_exclusive(site.key.path, pem->expose(), 0600); !s) {
+        fail(i, c, s.message());
+        continue;
+      }
+      new_keys_.emplace(i, std::move(*keys[k]));
+    }
+  }
+
+  void site_files_step(std::size_t i) {
+    const Site& site = m_.sites[i];
+    if (failed(i)) return;
+
+    if (Change* c = find(i, Operation::kPromoteStaged)) {
+      if (Status s = promote(site); !s) return fail(i, *c, s.message());
+    }
+    if (Change* c = find(i, Operation::kWriteCsr)) {
+      if (Status s = write_csr(i, site); !s) return fail(i, *c, s.message());
+    }
+    if (Change* c = find(i, Operation::kConvertToPem)) {
+      auto data = fs_.read_file(site.certificate);
+      if (!data) return fail(i, *c, data.status().message());
+      auto cert = crypto::Certificate::parse(*data);
+      if (!cert) return fail(i, *c, cert.status().message());
+      if (Status s = replace_apache_file(site.certificate, cert->pem(), 0644); !s) return fail(i, *c, s.message());
+    }
+    if (Change* c = find(i, Operation::kWriteChain)) {
+      auto sub = fs_.read_file(site.ca.sub);
+      auto cross = fs_.read_file(site.ca.cross);
+      if (!sub) return fail(i, *c, sub.status().message());
+      if (!cross) return fail(i, *c, cross.status().message());
+      auto sub_cert = crypto::Certificate::parse(*sub);
+      auto cross_cert = crypto::Certificate::parse(*cross);
+      if (!sub_cert || !cross_cert) return fail(i, *c, "a CA file changed while ecertctl ran; run again");
+      if (Status s = replace_apache_file(site.chain, sub_cert->pem() + cross_cert->pem(), 0644); !s)
+        return fail(i, *c, s.message());
+    }
+  }
+
+  Status promote(const Site& site) {
+    const fs::path live = site.key.path;
+    const fs::path staged = staged_path(live);
+    auto old = fs_.read_file(live);
+    if (!old) return old.status();
+    auto fresh = fs_.read_file(staged);
+    if (!fresh) return fresh.status();
+    SecretString old_key(std::move(*old)), new_key(std::move(*fresh));
+    const fs::path kept = live.string() + ".old-" + stamp_;
+    if (Status s = fs_.create_exclusive(kept, old_key.expose(), 0600); !s) return s;
+    if (Status s = fs_.rename(staged, live); !s) return s;
+    written_.push_back(Written{live, old_key.expose(), 0600});
+    written_.push_back(Written{staged, new_key.expose(), 0600});
+    promoted_.insert(site.name);
+    return Status::ok();
+  }
+
+  Status write_csr(std::size_t i, const Site& site) {
+    const crypto::NameEntries subject = crypto::ecert_subject(site.organization, site.name);
+    std::optional<crypto::PrivateKey> loaded;
+    const crypto::PrivateKey* key = nullptr;
+    if (auto it = new_keys_.find(i); it != new_keys_.end()) {
+      key = &it->second;
+    } else {
+      auto k = load_key(site, site.key.path);  // after a promotion this is the new key
+      if (!k) return k.status();
+      loaded.emplace(std::move(*k));
+      key = &*loaded;
+    }
+    if (promoted_.count(site.name)) {
+      // Keep the CSR that went to the CA when it is right for the key.
+      auto staged = fs_.read_file(staged_path(site.csr));
+      if (staged) {
+        auto info = crypto::parse_csr(*staged);
+        if (info && info->subject == subject && info->public_key_der == key->public_key_der()) {
+          WriteOptions wo;
+          if (Status s = fs_.write_atomic(site.csr, *staged, wo); !s) return s;
+          return fs_.remove(staged_path(site.csr));
+        }
+      }
+    }
+    auto pem = crypto::make_csr_pem(*key, subject);
+    if (!pem) return pem.status();
+    if (Status s = fs_.create_directories(site.csr.parent_path(), 0755); !s) return s;
+    return fs_.write_atomic(site.csr, *pem);
+  }
+
+  void vhost_step() {
+    struct FileEdits {
+      fs::path path;
+      std::vector<apache::VhostEdit> edits;
+      std::vector<std::size_t> sites;
+    };
+    std::map<std::string, FileEdits> by_file;
+    for (std::size_t i = 0; i < m_.sites.size(); ++i) {
+      Change* c = find(i, Operation::kPatchVhost);
+      if (!c || failed(i)) continue;
+      const auto& vh = observed_vhosts_.at(i);
+      const Site& site = m_.sites[i];
+      auto& fe = by_file[vh.real_file.string()];
+      fe.path = vh.real_file;
+      apache::VhostEdit edit;
+      edit.vhost_line = vh.line;
+      edit.settings = {site.key.path.string(), site.certificate.string(), site.chain.string()};
+      fe.edits.push_back(std::move(edit));
+      fe.sites.push_back(i);
+    }
+    for (auto& [name, fe] : by_file) {
+      auto fail_all = [&](const std::string& why) {
+        for (std::size_t i : fe.sites) fail(i, *find(i, Operation::kPatchVhost), why);
+      };
+      auto content = fs_.read_file(fe.path);
+      if (!content) {
+        fail_all(content.status().message());
+        continue;
+      }
+      auto it = r_.plan.inputs.find(fe.path.string());
+      if (it != r_.plan.inputs.end() && it->second != sha256_hex(*content)) {
+        fail_all(fe.path.string() + " changed while ecertctl ran; run again");
+        continue;
+      }
+      auto patched = apache::patch_config_text(*content, fe.edits);
+      if (!patched) {
+        fail_all(patched.status().message());
+        continue;
+      }
+      if (Status s = replace_apache_file(fe.path, *patched, 0644); !s) fail_all(s.message());
+    }
+  }
+
+  // Puts back every file this run replaced, newest first.
+  void rollback() {
+    for (auto it = written_.rbegin(); it != written_.rend(); ++it) {
+      Status s;
+      if (it->old) {
+        WriteOptions wo;
+        wo.new_file_mode = it->mode;
+        s = fs_.write_atomic(it->path, *it->old, wo);
+      } else {
+        s = fs_.remove(it->path);
+      }
+      if (!s) r_.errors.push_back("rollback of " + it->path.string() + " failed: " + s.message());
+    }
+    r_.apache.rolled_back = true;
+  }
+
+  // Marks every applied change Apache reads as rolled back.
+  void fail_apache_changes(const std::string& why) {
+    for (std::size_t i = 0; i < m_.sites.size(); ++i)
+      for (auto& c : sp(i).changes)
+        if (c.apache_reads && (c.action == Action::kCreate || c.action == Action::kUpdate)) {
+          c.action = Action::kError;
+          c.reason = "rolled back: " + why;
+        }
+  }
+
+  Status run_command(const std::vector<std::string>& argv, const char* what) {
+    auto res = runner_.run(argv, std::chrono::seconds(m_.apache.timeout_seconds));
+    if (!res) return Status::io_error(std::string(what) + " could not run: " + res.status().message());
+    std::string out = res->output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (res->timed_out)
+      return Status::timeout(std::string(what) + " (" + format_argv(argv) + ") did not finish within " +
+                             std::to_string(m_.apache.timeout_seconds) +
+                             "s and was stopped (is Apache waiting for a key passphrase? configure "
+                             "SSLPassPhraseDialog exec:)" + (out.empty() ? "" : ":\n" + out));
+    if (res->exit_code != 0)
+      return Status::invalid(std::string(what) + " (" + format_argv(argv) + ") failed with exit code " +
+                             std::to_string(res->exit_code) + (out.empty() ? "" : ":\n" + out));
+    return Status::ok();
+  }
+
+  Status restart() {
+    for (const auto& argv : m_.apache.restart)
+      if (Status s = run_command(argv, "restart"); !s) return s;
+    return Status::ok();
+  }
+
+  void apache_step() {
+    if (written_.empty()) return;
+    r_.apache.restart_needed = true;
+    if (Status s = run_command(m_.apache.configtest, "configtest"); !s) {
+      rollback();
+      r_.apache.error = s.message() + "\nEvery file this run changed for Apache was restored; Apache was not restarted.";
+      fail_apache_changes("configtest failed");
+      return;
+    }
+    r_.apache.configtest_ok = true;
+    if (!opt_.restart) return;
+    if (Status s = restart(); !s) {
+      rollback();
+      Status again = restart();
+      r_.apache.error = s.message() + "\nEvery file this run changed for Apache was restored" +
+                        (again.is_ok() ? " and Apache restarted on them." : "; restarting on them failed too: " + again.message());
+      fail_apache_changes("restart failed");
+      return;
+    }
+    r_.apache.restarted = true;
+    verify_step();
+  }
+
+  void verify_step() {
+    bool any_failed = false;
+    for (std::size_t i = 0; i < m_.sites.size(); ++i) {
+      const Site& site = m_.sites[i];
+      if (!site.vhost.verify || failed(i) || sp(i).state() == SitePlan::State::kPending) continue;
+      SiteVerify v{site.name, false, ""};
+      v.detail = verify_site(site, v.ok);
+      any_failed |= !v.ok;
+      r_.verified.push_back(std::move(v));
+    }
+    if (!any_failed) return;
+    rollback();
+    Status again = restart();
+    r_.apache.error = "verify failed: Apache does not serve the installed certificate and chain; every file this run "
+                      "changed for Apache was restored" +
+                      std::string(again.is_ok() ? " and Apache restarted on them" : ", restarting failed: " + again.message());
+    fail_apache_changes("verify failed");
+  }
+
+  // One handshake (retried while Apache's graceful restart settles).
+  std::string verify_site(const Site& site, bool& ok) {
+    const std::string& addr = *site.vhost.verify;
+    auto colon = addr.rfind(':');
+    std::string host = addr.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    int port = std::atoi(addr.c_str() + colon + 1);
+    auto cert_data = fs_.read_file(site.certificate);
+    auto chain_data = fs_.read_file(site.chain);
+    if (!cert_data || !chain_data) return "cannot read the installed files";
+    auto leaf = crypto::Certificate::parse(*cert_data);
+    auto chain = crypto::Certificate::Certificate::parse_bundle(*chain_data);
+    if (!leaf || !chain) return "cannot parse the installed files";
+    std::string last;
+    const std::string sni = site.name.rfind("*.", 0) == 0 ? site.vhost.server_name : site.name;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      auto served = crypto::fetch_served_chain(host, port, sni, std::chrono::milliseconds(3000));
+      if (!served) {
+        last = served.status().message();
+      } else {
+        const auto& certs = served->certificates;
+        bool match = certs.size() == 1 + chain->size() && certs[0].der() == leaf->der();
+        for (std::size_t k = 0; match && k < chain->size(); ++k) match = certs[k + 1].der() == (*chain)[k].der();
+        if (match) {
+          ok = true;
+          return "served leaf serial " + leaf->serial_hex() + " with " + std::to_string(chain->size()) +
+                 " chain certificates at " + addr + " (" + served->protocol + ")";
+        }
+        last = "served leaf serial " + (certs.empty() ? std::string("none") : certs[0].serial_hex()) + " with " +
+               std::to_string(certs.empty() ? 0 : certs.size() - 1) + " chain certificates, expected serial " +
+               leaf->serial_hex() + " with " + std::to_string(chain->size());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return "at " + addr + ": " + last;
+  }
+
+ public:
+  std::map<std::size_t, apache::VirtualHost> observed_vhosts_;
+
+ private:
+  const Manifest& m_;
+  FileSystem& fs_;
+  CommandRunner& runner_;
+  const ApplyOptions& opt_;
+  Report& r_;
+  const std::string stamp_;
+  std::map<std::size_t, crypto::PrivateKey> new_keys_;
+  std::set<std::string> promoted_;
+  std::vector<Written> written_;
+};
+
+std::string holder_text(const ApplyOptions& opt) {
+  return "pid " + std::to_string(::getpid()) + ", ecertctl apply -f " + opt.manifest_arg + ", since " + utc_stamp();
+}
+
+}  // namespace
+
+Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOptions& options) {
+  Report r;
+  r.command = "plan";
+  r.dry_run = true;
+  Observed obs = observe(manifest, fs, ObserveOptions{});
+  r.plan = make_plan(manifest, obs, options.manifest_arg);
+  r.apache.restart_needed = r.plan.restart;
+  return r;
+}
+
+Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, const ApplyOptions& options) {
+  if (options.dry_run) {
+    Report r = plan_only(manifest, fs, options);
+    r.command = "apply";
+    return r;
+  }
+  Report r;
+  r.command = "apply";
+  auto lock = RunLock::acquire(options.state_dir, options.lock_wait, holder_text(options));
+  if (!lock) {
+    r.errors.push_back(lock.status().message());
+    return r;
+  }
+  Observed obs = observe(manifest, fs, ObserveOptions{});
+  r.plan = make_plan(manifest, obs, options.manifest_arg);
+  if (options.saved_plan) {
+    std::vector<std::string> changed;
+    const auto& before = options.saved_plan->inputs;
+    for (const auto& [path, digest] : obs.inputs) {
+      auto it = before.find(path);
+      if (it == before.end() || it->second != digest) changed.push_back(path);
+    }
+    for (const auto& [path, digest] : before)
+      if (!obs.inputs.count(path)) changed.push_back(path);
+    if (!changed.empty()) {
+      std::string list;
+      for (std::size_t k = 0; k < changed.size() && k < 10; ++k) list += "\n  " + changed[k];
+      if (changed.size() > 10) list += "\n  (" + std::to_string(changed.size() - 10) + " more)";
+      r.errors.push_back("the saved plan is stale: " + std::to_string(changed.size()) +
+                         " input(s) changed since it was made; nothing was done. Make a new plan." + list);
+      return r;
+    }
+  }
+  Applier applier(manifest, fs, runner, options, r);
+  for (std::size_t i = 0; i < manifest.sites.size(); ++i)
+    if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, *obs.sites[i].vhost.vhost);
+  applier.run();
+  return r;
+}
+
+}  // namespace ecert

@@ -1,0 +1,239 @@
+#include "engine/observe.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "apache/vhost.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
+#include "engine/passphrase.h"
+#include "engine/plan.h"
+#include "util/digest.h"
+
+namespace ecert {
+namespace {
+
+// Reads a file, recording its digest (or absence) as an input of the plan.
+class InputReader {
+ public:
+  InputReader(const FileSystem& fs, Observed& obs) : fs_(fs), obs_(obs) {}
+
+  // Content when present; FileFacts say what happened.
+  std::optional<std::string> read(const fs::path& path, FileFacts& facts) {
+    auto data = fs_.read_file(path);
+    if (!data) {
+      if (data.status().is_not_found()) {
+        obs_.inputs[path.string()] = "absent";
+      } else {
+        facts.error = data.status();
+      }
+      return std::nullopt;
+    }
+    facts.exists = true;
+    facts.digest = sha256_hex(*data);
+    obs_.inputs[path.string()] = facts.digest;
+    return std::move(*data);
+  }
+
+  const FileSystem& fs() const { return fs_; }
+
+ private:
+  const FileSystem& fs_;
+  Observed& obs_;
+};
+
+void observe_key(InputReader& in, const fs::path& path, const SecretString* passphrase, KeyFacts& key) {
+  auto pem = in.read(path, key.file);
+  if (!pem) return;
+  SecretString secret(std::move(*pem));
+  if (auto info = in.fs().stat(path)) key.mode = info->mode;
+  key.encrypted = crypto::pem_is_encrypted(secret.expose());
+  auto parsed = crypto::PrivateKey::from_pem(secret.expose(), passphrase);
+  if (!parsed) {
+    key.open_error = Status::invalid("cannot open the key " + path.string() + ": " + parsed.status().message());
+    return;
+  }
+  key.opened = true;
+  key.is_rsa = parsed->is_rsa();
+  key.bits = parsed->bits();
+  key.public_key_der = parsed->public_key_der();
+}
+
+void observe_csr(InputReader& in, const fs::path& path, CsrFacts& csr) {
+  auto pem = in.read(path, csr.file);
+  if (!pem) return;
+  auto info = crypto::parse_csr(*pem);
+  if (!info) {
+    csr.parse_error = info.status();
+    return;
+  }
+  csr.parsed = true;
+  csr.info = std::move(*info);
+}
+
+std::string cn_of(const crypto::NameEntries& name) {
+  std::string cn;
+  for (const auto& [k, v] : name)
+    if (k == "CN") cn = v;
+  return cn;
+}
+
+// CA files are shared by many sites: parse each once.
+class CaCache {
+ public:
+  explicit CaCache(InputReader& in) : in_(in) {}
+
+  struct Entry {
+    FileFacts facts;
+    Status error;
+    std::optional<crypto::Certificate> cert;
+  };
+  const Entry& cert(const fs::path& path, const char* role) {
+    auto it = certs_.find(path.string());
+    if (it != certs_.end()) return it->second;
+    Entry e;
+    if (auto data = in_.read(path, e.facts)) {
+      auto parsed = crypto::Certificate::parse(*data);
+      if (parsed) e.cert.emplace(std::move(*parsed));
+      else e.error = Status::invalid(std::string(role) + " " + path.string() + " is not a certificate: " +
+                                     parsed.status().message());
+    } else if (!e.facts.error.is_ok()) {
+      e.error = e.facts.error;
+    } else {
+      e.error = Status::not_found(std::string(role) + " " + path.string() +
+                                  " is missing; download it from the CA's site and place it there");
+    }
+    return certs_.emplace(path.string(), std::move(e)).first->second;
+  }
+
+  struct Trust {
+    FileFacts facts;
+    std::string pem;
+  };
+  const Trust& trust(const fs::path& path) {
+    auto it = trusts_.find(path.string());
+    if (it != trusts_.end()) return it->second;
+    Trust t;
+    if (auto data = in_.read(path, t.facts)) t.pem = std::move(*data);
+    return trusts_.emplace(path.string(), std::move(t)).first->second;
+  }
+
+ private:
+  InputReader& in_;
+  std::map<std::string, Entry> certs_;
+  std::map<std::string, Trust> trusts_;
+};
+
+void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
+                         std::time_t now, SiteFacts& f) {
+  const auto& sub = cas.cert(site.ca.sub, "ca.sub");
+  const auto& cross = cas.cert(site.ca.cross, "ca.cross");
+  const auto& trust = cas.trust(site.ca.trust);
+  f.ca.sub_file = sub.facts;
+  f.ca.cross_file = cross.facts;
+  f.ca.trust_file = trust.facts;
+  if (!sub.error.is_ok()) f.ca.error = sub.error;
+  else if (!cross.error.is_ok()) f.ca.error = cross.error;
+  else if (!trust.facts.exists)
+    f.ca.error = trust.facts.error.is_ok()
+                     ? Status::not_found("ca.trust " + site.ca.trust.string() + " is missing")
+                     : trust.facts.error;
+  if (sub.cert) f.ca.sub_cn = sub.cert->common_name();
+  if (cross.cert) f.ca.cross_cn = cross.cert->common_name();
+  if (sub.cert && cross.cert) {
+    f.ca.chain_pem = sub.cert->pem() + cross.cert->pem();
+    f.ca.chain_digest = sha256_hex(f.ca.chain_pem);
+  }
+
+  auto data = in.read(site.certificate, f.cert.file);
+  if (!data) return;
+  auto parsed = crypto::Certificate::parse(*data);
+  if (!parsed) {
+    f.cert.parse_error = Status::invalid("not a certificate (" + parsed.status().message() + ")");
+    return;
+  }
+  const crypto::Certificate& cert = *parsed;
+  auto& c = f.cert;
+  c.parsed = true;
+  c.was_der = cert.was_der();
+  c.pem = cert.pem();
+  c.common_name = cert.common_name();
+  c.dns_names = cert.dns_names();
+  c.issuer_cn = cn_of(cert.issuer());
+  c.serial = cert.serial_hex();
+  c.not_before = cert.not_before();
+  c.not_after = cert.not_after();
+  c.public_key_der = cert.public_key_der();
+  if (sub.cert) c.signed_by_sub = cert.signed_by(*sub.cert);
+  if (!c.signed_by_sub) {
+    // Name the CA that did sign it, when the manifest knows it as another site's sub CA.
+    for (const auto& other : manifest.sites) {
+      if (other.ca.sub == site.ca.sub) continue;
+      const auto& o = cas.cert(other.ca.sub, "ca.sub");
+      if (o.cert && cert.signed_by(*o.cert)) {
+        c.signed_by_other_feature_sub = true;
+        c.other_feature_sub_cn = o.cert->common_name();
+        break;
+      }
+    }
+  }
+  if (f.ca.error.is_ok() && c.signed_by_sub)
+    f.ca.chain_verification = crypto::verify_chain(cert, *sub.cert, *cross.cert, trust.pem, now);
+}
+
+}  // namespace
+
+Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options) {
+  Observed obs;
+  obs.now = options.now ? options.now : std::time(nullptr);
+  obs.sites.resize(manifest.sites.size());
+  InputReader in(fs, obs);
+  CaCache cas(in);
+
+  std::optional<apache::Config> config;
+  if (options.need_apache) {
+    auto loaded = apache::load_config(fs, manifest.apache.config);
+    if (loaded) {
+      config.emplace(std::move(*loaded));
+      for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);
+    } else {
+      obs.apache_error = loaded.status();
+    }
+  }
+
+  for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
+    const Site& site = manifest.sites[i];
+    SiteFacts& f = obs.sites[i];
+
+    std::optional<SecretString> passphrase;
+    if (site.key.cipher != Cipher::kNone) {
+      auto p = load_passphrase(site.key.passphrase, fs);
+      if (p) passphrase.emplace(std::move(*p));
+      else f.passphrase_error = p.status();
+    }
+    const SecretString* pass = passphrase ? &*passphrase : nullptr;
+    if (f.passphrase_error.is_ok()) {
+      observe_key(in, site.key.path, pass, f.key);
+      observe_key(in, staged_path(site.key.path), pass, f.staged_key);
+    }
+    observe_csr(in, site.csr, f.csr);
+    observe_csr(in, staged_path(site.csr), f.staged_csr);
+    observe_ca_and_cert(in, cas, manifest, site, obs.now, f);
+
+    in.read(site.chain, f.chain);
+
+    if (!options.need_apache) continue;
+    if (!config) {
+      f.vhost.error = obs.apache_error;
+      continue;
+    }
+    apache::VhostQuery q{site.vhost.server_name, site.vhost.port, site.vhost.file};
+    auto found = apache::find_vhost(*config, q);
+    if (found) f.vhost.vhost = **found;
+    else f.vhost.error = found.status();
+  }
+  return obs;
+}
+
+}  // namespace ecert

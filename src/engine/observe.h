@@ -1,0 +1,22 @@
+// Reading the world: keys, CSRs, certificates, CA files and Apache's
+// configuration, turned into facts. Never writes anything.
+#pragma once
+
+#include <ctime>
+
+#include "engine/observed.h"
+#include "manifest/model.h"
+#include "util/fs.h"
+
+namespace ecert {
+
+struct ObserveOptions {
+  std::time_t now = 0;           // 0: the current time
+  bool need_apache = true;       // false: skip the Apache configuration (e.g. csr command)
+};
+
+// Observes every (masked) site of `manifest`. Problems with one site are facts
+// about that site (its SiteFacts statuses), never a failure of the whole.
+Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options);
+
+}  // namespace ecert

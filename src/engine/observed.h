@@ -1,0 +1,95 @@
+// What is on disk and in Apache's configuration, as facts the planner can
+// decide on without any I/O. Produced by observe(); never written back.
+#pragma once
+
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apache/config.h"
+#include "crypto/csr.h"
+#include "util/status.h"
+
+namespace ecert {
+
+struct FileFacts {
+  bool exists = false;
+  std::string digest;  // sha256 of the content, when it exists
+  Status error;        // a read error other than "not there"
+};
+
+struct KeyFacts {
+  FileFacts file;
+  bool opened = false;     // parsed and (if encrypted) decrypted
+  Status open_error;       // why not, when it exists but did not open
+  bool is_rsa = false;
+  int bits = 0;
+  bool encrypted = false;
+  std::string public_key_der;
+  mode_t mode = 0;
+};
+
+struct CsrFacts {
+  FileFacts file;
+  bool parsed = false;
+  Status parse_error;
+  crypto::CsrInfo info;
+};
+
+struct CertFacts {
+  FileFacts file;
+  bool parsed = false;
+  Status parse_error;
+  bool was_der = false;
+  std::string pem;  // the certificate re-encoded as PEM
+  std::string common_name;
+  std::vector<std::string> dns_names;
+  std::string issuer_cn;
+  std::string serial;
+  std::time_t not_before = 0;
+  std::time_t not_after = 0;
+  std::string public_key_der;
+  // Signature proofs, computed from the CA files named by the manifest.
+  bool signed_by_sub = false;
+  bool signed_by_other_feature_sub = false;  // the standard sub CA for EV and vice versa
+  std::string other_feature_sub_cn;
+};
+
+struct CaFacts {
+  FileFacts sub_file, cross_file, trust_file;
+  Status error;                 // a CA file unreadable or not a certificate
+  std::string sub_cn, cross_cn;
+  std::string chain_pem;        // sub then cross, PEM: what the chain file must hold
+  std::string chain_digest;     // sha256 of chain_pem
+  Status chain_verification;    // leaf <- sub <- cross -> trust; only when a certificate parsed
+};
+
+struct VhostFacts {
+  Status error;  // not found, ambiguous, or the config did not load
+  std::optional<apache::VirtualHost> vhost;
+};
+
+struct SiteFacts {
+  Status passphrase_error;  // the passphrase source could not be read
+  KeyFacts key;
+  CsrFacts csr;
+  KeyFacts staged_key;  // renewal: <key>.new
+  CsrFacts staged_csr;  // renewal: <csr>.new
+  CertFacts cert;
+  CaFacts ca;
+  FileFacts chain;
+  VhostFacts vhost;
+};
+
+struct Observed {
+  std::time_t now = 0;
+  Status apache_error;  // apache.config could not be read or parsed
+  std::vector<SiteFacts> sites;  // parallel to Manifest::sites
+  // Every input read, path -> sha256 (or "absent"): a saved plan is stale
+  // when any of these changed.
+  std::map<std::string, std::string> inputs;
+};
+
+}  // namespace ecert

@@ -1,0 +1,101 @@
+#include "report/report.h"
+
+#include <sstream>
+
+namespace ecert {
+
+std::map<std::string, int> action_counts(const Plan& plan) {
+  std::map<std::string, int> counts{{"create", 0}, {"update", 0}, {"no-op", 0}, {"pending", 0}, {"error", 0}};
+  for (const auto& site : plan.sites)
+    for (const auto& c : site.changes) ++counts[action_name(c.action)];
+  return counts;
+}
+
+nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
+  using nlohmann::json;
+  json sites = json::array();
+  for (const auto& s : r.plan.sites) {
+    json resources = json::array();
+    for (const auto& c : s.changes)
+      resources.push_back({{"type", resource_name(c.kind)},
+                           {"action", action_name(c.action)},
+                           {"path", c.path},
+                           {"reason", c.reason}});
+    json site = {{"name", s.name},
+                 {"feature", s.feature},
+                 {"state", site_state_name(s.state())},
+                 {"resources", resources},
+                 {"warnings", s.warnings}};
+    for (const auto& v : r.verified)
+      if (v.site == s.name) site["verify"] = {{"ok", v.ok}, {"detail", v.detail}};
+    sites.push_back(std::move(site));
+  }
+  const bool would = r.dry_run || r.command == "plan";
+  json apache = {{"restart", would ? r.plan.restart : r.apache.restarted},
+                 {"restart_needed", would ? r.plan.restart : r.apache.restart_needed},
+                 {"reason", r.plan.restart_reason}};
+  if (!would) {
+    apache["configtest"] = r.apache.restart_needed ? (r.apache.configtest_ok ? "ok" : "failed") : "not-run";
+    apache["rolled_back"] = r.apache.rolled_back;
+    if (!r.apache.error.empty()) apache["error"] = r.apache.error;
+  }
+  return {{"format_version", "1"},
+          {"command", r.command},
+          {"dry_run", r.dry_run},
+          {"manifest", manifest_arg},
+          {"changed", r.plan.has_changes()},
+          {"failed", r.failed()},
+          {"sites", sites},
+          {"apache", apache},
+          {"errors", r.errors},
+          {"summary", action_counts(r.plan)}};
+}
+
+std::string report_text(const Report& r) {
+  std::ostringstream out;
+  const bool would = r.dry_run || r.command == "plan";
+  for (const auto& s : r.plan.sites) {
+    out << s.name << " (" << s.feature << "): " << site_state_name(s.state()) << "\n";
+    for (const auto& c : s.changes) {
+      std::string kind = resource_name(c.kind), action = action_name(c.action);
+      out << "  " << kind << std::string(13 - kind.size(), ' ') << action
+          << std::string(9 - action.size(), ' ');
+      if (!c.path.empty()) out << c.path << ": ";
+      out << c.reason << "\n";
+    }
+    for (const auto& w : s.warnings) out << "  warning: " << w << "\n";
+    for (const auto& v : r.verified)
+      if (v.site == s.name) out << "  verify       " << (v.ok ? "ok       " : "error    ") << v.detail << "\n";
+  }
+  if (would) {
+    out << "Apache: " << (r.plan.restart ? "would be restarted (" + r.plan.restart_reason + ")" : "no restart (" + r.plan.restart_reason + ")") << "\n";
+  } else if (!r.apache.error.empty()) {
+    out << "Apache: " << r.apache.error << "\n";
+  } else if (r.apache.restarted) {
+    out << "Apache: configtest ok, restarted (" << r.plan.restart_reason << ")\n";
+  } else if (r.apache.restart_needed) {
+    out << "Apache: configtest ok; restart needed (" << r.plan.restart_reason << ")\n";
+  } else {
+    out << "Apache: not restarted (nothing Apache reads changed)\n";
+  }
+  for (const auto& e : r.errors) out << "error: " << e << "\n";
+  auto n = action_counts(r.plan);
+  if (would)
+    out << "Plan: " << n["create"] << " to create, " << n["update"] << " to update, ";
+  else
+    out << "Applied: " << n["create"] << " created, " << n["update"] << " updated, ";
+  out << n["pending"] << " pending, " << n["error"] << " errors, " << n["no-op"] << " unchanged.\n";
+  return out.str();
+}
+
+nlohmann::json diagnostics_json(const Diagnostics& diags) {
+  nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
+  for (const auto& d : diags) {
+    nlohmann::json j = {{"file", d.pos.file}, {"line", d.pos.line}, {"column", d.pos.column},
+                        {"message", d.message}, {"text", d.str()}};
+    (d.severity == Diagnostic::Severity::kError ? errors : warnings).push_back(std::move(j));
+  }
+  return {{"format_version", "1"}, {"valid", errors.empty()}, {"errors", errors}, {"warnings", warnings}};
+}
+
+}  // namespace ecert

@@ -1,0 +1,24 @@
+// Rendering one Report model as text or JSON, so the two cannot disagree.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/apply.h"
+#include "util/diag.h"
+
+namespace ecert {
+
+// The JSON document of a plan or apply run ("format_version": "1").
+nlohmann::json report_json(const Report& report, const std::string& manifest_arg);
+
+// Human text: one block per site, then Apache, then a summary line.
+std::string report_text(const Report& report);
+
+// Manifest diagnostics as JSON ({"format_version":"1","errors":[...]}).
+nlohmann::json diagnostics_json(const Diagnostics& diags);
+
+// Counts of changes by action over every site.
+std::map<std::string, int> action_counts(const Plan& plan);
+
+}  // namespace ecert
