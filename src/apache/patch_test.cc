@@ -1,0 +1,270 @@
+#include <doctest/doctest.h>
+
+#include "apache/config.h"
+#include "apache/lexer.h"
+
+using namespace ecert;
+using namespace ecert::apache;
+
+namespace {
+
+const SslSettings kNew{"/etc/ecert/www.key", "/etc/ecert/www.cer", "/etc/ecert/hkpostca.crt"};
+
+std::vector<std::string> physical_lines(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t nl = s.find('\n', pos);
+    std::size_t end = nl == std::string_view::npos ? s.size() : nl + 1;
+    out.emplace_back(s.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+// Lines (with their terminators) only in `a` and only in `b`, by longest common subsequence.
+struct LineDiff {
+  std::vector<std::string> removed, added;
+};
+LineDiff diff_lines(std::string_view before, std::string_view after) {
+  auto a = physical_lines(before), b = physical_lines(after);
+  std::vector<std::vector<int>> lcs(a.size() + 1, std::vector<int>(b.size() + 1, 0));
+  for (std::size_t i = a.size(); i-- > 0;)
+    for (std::size_t j = b.size(); j-- > 0;)
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+  LineDiff d;
+  std::size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (i < a.size() && j < b.size() && a[i] == b[j]) {
+      ++i, ++j;
+    } else if (j < b.size() && (i == a.size() || lcs[i][j + 1] >= lcs[i + 1][j])) {
+      d.added.push_back(b[j++]);
+    } else {
+      d.removed.push_back(a[i++]);
+    }
+  }
+  return d;
+}
+
+bool mentions_ssl_file(const std::string& line) { return to_lower(line).find("sslcertificate") != std::string::npos; }
+
+// The lossless property: every changed line is an SSLCertificate*File line
+// (or, for a joined continuation, one of its physical lines), and reading
+// the result back gives the new values for the vhost serving `name`.
+void check_patched(const std::string& before, const std::string& after, const std::string& name,
+                   const SslSettings& want = kNew) {
+  LineDiff d = diff_lines(before, after);
+  for (const auto& line : d.added) CHECK_MESSAGE(mentions_ssl_file(line), "unexpected added line: " << line);
+  std::size_t removed_ssl = 0;
+  for (const auto& line : d.removed) removed_ssl += mentions_ssl_file(line);
+  CHECK(removed_ssl <= d.added.size());
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", after);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  bool found = false;
+  for (const auto& vh : config->vhosts) {
+    if (vh.server_name != name || !vh.listens_on(443)) continue;
+    found = true;
+    CHECK(vh.ssl_value("SSLCertificateFile") == want.cert_file);
+    CHECK(vh.ssl_value("SSLCertificateKeyFile") == want.key_file);
+    CHECK(vh.ssl_value("SSLCertificateChainFile") == want.chain_file);
+  }
+  CHECK(found);
+}
+
+std::string patch(const std::string& text, int line, const SslSettings& settings = kNew) {
+  auto out = patch_config_text(text, {VhostEdit{line, settings, {}}});
+  REQUIRE_MESSAGE(out.is_ok(), out.status().message());
+  return *out;
+}
+
+}  // namespace
+
+TEST_CASE("patch: Debian default-ssl: replace in place, add the missing chain with the block's indentation") {
+  std::string before =
+      "<IfModule mod_ssl.c>\n"
+      "\t<VirtualHost _default_:443>\n"
+      "\t\tServerAdmin webmaster@localhost\n"
+      "\t\tServerName www.example.com\n"
+      "\t\t#   A self-signed (snakeoil) certificate can be created by installing\n"
+      "\t\tSSLCertificateFile\t/etc/ssl/certs/ssl-cert-snakeoil.pem\n"
+      "\t\tSSLCertificateKeyFile /etc/ssl/private/ssl-cert-snakeoil.key\n"
+      "\t</VirtualHost>\n"
+      "</IfModule>\n";
+  std::string after = patch(before, 2);
+  CHECK(after ==
+        "<IfModule mod_ssl.c>\n"
+        "\t<VirtualHost _default_:443>\n"
+        "\t\tServerAdmin webmaster@localhost\n"
+        "\t\tServerName www.example.com\n"
+        "\t\t#   A self-signed (snakeoil) certificate can be created by installing\n"
+        "\t\tSSLCertificateFile\t/etc/ecert/www.cer\n"
+        "\t\tSSLCertificateKeyFile /etc/ecert/www.key\n"
+        "\t\tSSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+        "\t</VirtualHost>\n"
+        "</IfModule>\n");
+  check_patched(before, after, "www.example.com");
+  CHECK(patch(after, 2) == after);  // idempotent
+}
+
+TEST_CASE("patch: CRLF block gets CRLF lines; no directive inside uses the closing tag's indentation + 4") {
+  std::string crlf = "<VirtualHost *:443>\r\n  ServerName www.example.com\r\n</VirtualHost>\r\n";
+  std::string after = patch(crlf, 1);
+  CHECK(after ==
+        "<VirtualHost *:443>\r\n  ServerName www.example.com\r\n"
+        "  SSLCertificateFile /etc/ecert/www.cer\r\n"
+        "  SSLCertificateKeyFile /etc/ecert/www.key\r\n"
+        "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\r\n"
+        "</VirtualHost>\r\n");
+  check_patched(crlf, after, "www.example.com");
+
+  std::string bare = "<IfModule ssl_module>\n  <VirtualHost *:443>\n  </VirtualHost>\n</IfModule>";
+  CHECK(patch(bare, 2) ==
+        "<IfModule ssl_module>\n  <VirtualHost *:443>\n"
+        "      SSLCertificateFile /etc/ecert/www.cer\n"
+        "      SSLCertificateKeyFile /etc/ecert/www.key\n"
+        "      SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+        "  </VirtualHost>\n</IfModule>");
+}
+
+TEST_CASE("patch: no trailing newline at the end of the file") {
+  std::string before = "<VirtualHost *:443>\nServerName www.example.com\nSSLCertificateFile /old.pem</VirtualHost>";
+  // "</VirtualHost>" glued to a directive is not a closing tag; the block is unclosed.
+  CHECK(!patch_config_text(before, {VhostEdit{1, kNew, {}}}).is_ok());
+  std::string ok = "<VirtualHost *:443>\nServerName www.example.com\nSSLCertificateFile /old.pem\n</VirtualHost>";
+  std::string after = patch(ok, 1);
+  CHECK(after ==
+        "<VirtualHost *:443>\nServerName www.example.com\nSSLCertificateFile /etc/ecert/www.cer\n"
+        "SSLCertificateKeyFile /etc/ecert/www.key\nSSLCertificateChainFile /etc/ecert/hkpostca.crt\n</VirtualHost>");
+  check_patched(ok, after, "www.example.com");
+}
+
+TEST_CASE("patch: continuation lines become one line with the same indentation") {
+  std::string before =
+      "<VirtualHost *:443>\n"
+      "    ServerName www.example.com\n"
+      "    SSLCertificateFile \\\n"
+      "        /etc/old/cert.pem\n"
+      "    ServerAlias a.example.com \\\n"
+      "        b.example.com\n"
+      "    SSLCertificateKeyFile /etc/old/key.pem\n"
+      "    SSLCertificateChainFile /etc/old/chain.pem\n"
+      "</VirtualHost>\n";
+  std::string after = patch(before, 1);
+  CHECK(after ==
+        "<VirtualHost *:443>\n"
+        "    ServerName www.example.com\n"
+        "    SSLCertificateFile /etc/ecert/www.cer\n"
+        "    ServerAlias a.example.com \\\n"
+        "        b.example.com\n"
+        "    SSLCertificateKeyFile /etc/ecert/www.key\n"
+        "    SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+        "</VirtualHost>\n");
+  check_patched(before, after, "www.example.com");
+}
+
+TEST_CASE("patch: quoted paths, odd spelling, text after the argument, nested sections") {
+  std::string before =
+      "<virtualhost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  sslcertificatefile \"/etc/my certs/old.pem\"   \n"
+      "  # the key moved in 2023\n"
+      "  <IfModule mod_ssl.c>\n"
+      "    SSLCertificateKeyFile '/etc/old key.pem' # old\n"
+      "  </IfModule>\n"
+      "  SSLCertificateChainFile /etc/old/chain.pem\n"
+      "</virtualhost>\n";
+  SslSettings spaced{"/etc/ecert/my key.pem", "/etc/ecert/a \"b\".cer", "/etc/ecert/#chain.crt"};
+  std::string after = patch(before, 1, spaced);
+  CHECK(after ==
+        "<virtualhost *:443>\n"
+        "  ServerName www.example.com\n"
+        "  sslcertificatefile \"/etc/ecert/a \\\"b\\\".cer\"   \n"
+        "  # the key moved in 2023\n"
+        "  <IfModule mod_ssl.c>\n"
+        "    SSLCertificateKeyFile \"/etc/ecert/my key.pem\" # old\n"
+        "  </IfModule>\n"
+        "  SSLCertificateChainFile \"/etc/ecert/#chain.crt\"\n"
+        "</virtualhost>\n");
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", after);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  CHECK(config->vhosts[0].ssl_value("SSLCertificateFile") == spaced.cert_file);
+  CHECK(config->vhosts[0].ssl_value("SSLCertificateKeyFile") == spaced.key_file);
+  CHECK(config->vhosts[0].ssl_value("SSLCertificateChainFile") == spaced.chain_file);
+}
+
+TEST_CASE("patch: several vhosts in one file; only the listed blocks change, all at once") {
+  std::string before =
+      "<VirtualHost *:80>\n  ServerName www.example.com\n</VirtualHost>\n"
+      "<VirtualHost *:443>\n  ServerName a.example.com\n  SSLCertificateFile /a.pem\n</VirtualHost>\n"
+      "<VirtualHost *:443>\n  ServerName www.example.com\n  SSLCertificateFile /old.pem\n"
+      "  SSLCertificateFile /older.pem\n</VirtualHost>\n"
+      "<VirtualHost *:443>\n  ServerName b.example.com\n</VirtualHost>\n";
+  SslSettings b{"/b.key", "/b.cer", "/b.crt"};
+  auto out = patch_config_text(before, {VhostEdit{8, kNew, {}}, VhostEdit{13, b, {}}});
+  REQUIRE_MESSAGE(out.is_ok(), out.status().message());
+  check_patched(before, *out, "www.example.com");
+  check_patched(before, *out, "b.example.com", b);
+  CHECK(out->find("  SSLCertificateFile /a.pem\n") != std::string::npos);
+  CHECK(out->find("/old") == std::string::npos);  // every occurrence in the block is replaced
+
+  auto bad = patch_config_text(before, {VhostEdit{2, kNew, {}}});
+  REQUIRE(!bad.is_ok());
+  CHECK(bad.status().message() ==
+        "line 2 is not a <VirtualHost> opening (the file changed since it was read?); read the config again");
+}
+
+TEST_CASE("patch: values Apache cannot read are refused") {
+  SslSettings nl{"/a\nb", "/c", "/d"};
+  CHECK(!patch_config_text("<VirtualHost *:443>\n</VirtualHost>\n", {VhostEdit{1, nl, {}}}).is_ok());
+}
+
+TEST_CASE("plan_vhost_patch: directives in a file Included inside the vhost are edited there") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  Include /c/ssl/www.conf\n"
+              "</VirtualHost>\n");
+  fs.add_file("/c/ssl/www.conf", "# ssl\r\nSSLCertificateFile /old/cert.pem\r\nSSLCertificateKeyFile /old/key.pem\r\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  auto patches = plan_vhost_patch(*config, config->vhosts[0], kNew);
+  REQUIRE_MESSAGE(patches.is_ok(), patches.status().message());
+  REQUIRE(patches->size() == 2);
+  CHECK((*patches)[0].real_path == "/c/httpd.conf");
+  CHECK((*patches)[0].after ==
+        "<VirtualHost *:443>\n"
+        "  ServerName www.example.com\n"
+        "  Include /c/ssl/www.conf\n"
+        "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+        "</VirtualHost>\n");
+  CHECK((*patches)[1].real_path == "/c/ssl/www.conf");
+  CHECK((*patches)[1].after ==
+        "# ssl\r\nSSLCertificateFile /etc/ecert/www.cer\r\nSSLCertificateKeyFile /etc/ecert/www.key\r\n");
+  for (const auto& p : *patches) fs.add_file(p.real_path, p.after);
+  auto again = load_config(fs, "/c/httpd.conf");
+  REQUIRE(again.is_ok());
+  auto none = plan_vhost_patch(*again, again->vhosts[0], kNew);
+  REQUIRE(none.is_ok());
+  CHECK(none->empty());
+}
+
+TEST_CASE("plan_vhost_patch: a shared included file is not edited") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n  ServerName a.example.com\n  Include /c/ssl.conf\n</VirtualHost>\n"
+              "<VirtualHost *:443>\n  ServerName b.example.com\n  Include /c/ssl.conf\n</VirtualHost>\n");
+  fs.add_file("/c/ssl.conf", "SSLCertificateFile /shared.pem\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  auto patches = plan_vhost_patch(*config, config->vhosts[0], kNew);
+  REQUIRE(!patches.is_ok());
+  CHECK(patches.status().message() ==
+        "/c/ssl.conf:1: SSLCertificateFile for /c/httpd.conf:1 (*:443, ServerName a.example.com) is set in a file "
+        "that is Included 2 times, so editing it would change other sites too; move the directive into the "
+        "<VirtualHost> block");
+}
