@@ -73,6 +73,17 @@ struct Config {
 // quoted arguments, backslash continuation lines, CRLF and ${VAR} from
 // Define and the environment are understood. A missing Include target or a
 // syntax error (unclosed section, include loop) is an error naming file:line.
+//
+// Details that mirror Apache 2.4: a directory is read recursively; a glob
+// may have wildcards in any component and does not match names starting
+// with '.'; Include whose glob matches nothing is an error, IncludeOptional
+// ignores a missing path or an empty glob; ServerRoot applies to the
+// relative includes after it. An unresolved ${VAR} is left as written; in an
+// Include path it skips that include with a warning. ServerName keeps the
+// last occurrence, minus an "http(s)://" scheme and a ":port".
+// On failure the Status (kInvalid) lists every problem found, one
+// "file:line: error: what; what to do" per line; a root that cannot be read
+// returns the FileSystem's own status.
 Result<Config> load_config(const FileSystem& fs, const fs::path& root);
 
 // What one vhost must say.
@@ -97,7 +108,8 @@ struct VhostEdit {
 // before </VirtualHost>, indented like the block's other directives, with
 // the file's line ending. Every other byte stays identical. Values with
 // spaces or quotes are quoted. Errors when a listed line is not a
-// <VirtualHost> opening.
+// <VirtualHost> opening. An empty path in `settings` leaves that directive
+// alone (neither replaced nor added).
 //
 // A directive written over several physical lines (backslash continuation)
 // is rewritten as one line with the first line's indentation; the line

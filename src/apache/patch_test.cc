@@ -268,3 +268,25 @@ TEST_CASE("plan_vhost_patch: a shared included file is not edited") {
         "that is Included 2 times, so editing it would change other sites too; move the directive into the "
         "<VirtualHost> block");
 }
+
+TEST_CASE("patch: random fragments neither crash the reader nor the editor") {
+  const std::vector<std::string> pieces = {"<VirtualHost *:443>", "</VirtualHost>", "<IfModule x>", "</IfModule>",
+                                           "\\\n", "\n", "\r\n", "\"", "'", "\\\"", "SSLCertificateFile ",
+                                           "sslcertificatekeyfile ", "#", " ", "\t", "x", "\xEF\xBB\xBF", "<", ">",
+                                           "ServerName a", "Include /c/httpd.conf", "${X}"};
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    int n = static_cast<int>(next() % 30);
+    for (int i = 0; i < n; ++i) text += pieces[(next() >> 8) % pieces.size()];
+    MemoryFileSystem fs;
+    fs.add_file("/c/httpd.conf", text);
+    auto config = load_config(fs, "/c/httpd.conf");
+    for (const auto& line : tokenize(text)) {
+      if (line.kind != LogicalLine::Kind::kSectionOpen) continue;
+      auto out = patch_config_text(text, {VhostEdit{line.line, kNew, {}}});
+      if (out.is_ok()) CHECK(out->compare(0, line.next, text, 0, line.next) == 0);  // nothing before the block moves
+    }
+  }
+}
