@@ -350,6 +350,33 @@ class HelpersTest(unittest.TestCase):
         with self.assertRaises(subprocess.TimeoutExpired):
             h.run(["sleep", "5"], timeout=0.5)
 
+    def test_to_yaml(self):
+        m = {"version": 1, "apache": {"config": Path("/x/apache2.conf"), "configtest": ["apache2ctl", "configtest"],
+                                      "restart": [["apache2ctl", "graceful"]], "timeout": 30},
+             "sites": [{"name": "www.我的伺服器.com", "additional_names": [], "key": {"path": "k", "bits": 2048},
+                        "vhost": {"port": 443}}]}
+        text = h.to_yaml(m)
+        self.assertIn('restart:\n    - ["apache2ctl", "graceful"]\n', text)
+        self.assertIn('  - name: "www.我的伺服器.com"\n    additional_names: []\n    key:\n      path: "k"\n', text)
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml not installed")
+        loaded = yaml.safe_load(text)
+        m["apache"]["config"] = "/x/apache2.conf"
+        self.assertEqual(loaded, m)
+
+
+class IntegrationTestCaseTest(h.IntegrationTestCase, unittest.TestCase):
+    def test_sandbox_cleanup(self):
+        sb = self.make_sandbox("debian")
+        sb.add_vhost("www.example.com")
+        pid = sb.start()
+        self.assertTrue(str(sb.root).startswith(str(self.tmp)))
+        self.doCleanups()  # what unittest does after the test: stop Apache, remove tmp
+        self.assertFalse(h._pid_alive(pid))
+        self.assertFalse(self.tmp.exists())
+
 
 if __name__ == "__main__":
     unittest.main()
