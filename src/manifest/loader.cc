@@ -1,0 +1,216 @@
+#include "manifest/loader.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "manifest/parts.h"
+#include "manifest/prescan.h"
+#include "manifest/yaml_walk.h"
+
+namespace ecert {
+namespace {
+
+const std::vector<MapReader::Hint> kTopHints = {
+    {"config", "it belongs under 'apache'"},     {"configtest", "it belongs under 'apache'"},
+    {"restart", "it belongs under 'apache'"},    {"timeout", "it belongs under 'apache'"},
+    {"name", "it belongs in a site under 'sites'"}};
+
+void read_version(Walker& w, const Entry& e) {
+  if (e.value.IsScalar() && e.value.Tag() != "!" && e.value.Scalar() == "1") return;
+  if (e.value.IsScalar() && e.value.Tag() != "!" &&
+      std::all_of(e.value.Scalar().begin(), e.value.Scalar().end(),
+                  [](char c) { return c >= '0' && c <= '9'; }) &&
+      !e.value.Scalar().empty()) {
+    w.error(w.pos(e.value), "unsupported manifest version " + e.value.Scalar() +
+                                "; this ecertctl reads version 1");
+    return;
+  }
+  if (e.value.IsNull()) {
+    w.error(e.key_pos, "empty value for 'version'; write version: 1");
+    return;
+  }
+  w.error(w.pos(e.value), std::string("'version' must be the number 1, not ") +
+                              (e.value.IsScalar() && e.value.Tag() == "!"
+                                   ? "the string '" + e.value.Scalar() + "'"
+                                   : describe(e.value)));
+}
+
+void read_apache(Walker& w, const Entry& e, const fs::path& dir, ApacheSpec* apache) {
+  apache->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
+  if (!expect_map(w, e, "apache", "a mapping with at least config")) return;
+  MapReader m(w, e.value, "apache", {"config", "configtest", "restart", "timeout"});
+  if (const Entry* c = m.find("config")) {
+    auto text = read_string(w, *c, "apache.config", "a path");
+    if (text && text->empty())
+      w.error(w.pos(c->value), "'apache.config' must be a path, not an empty string");
+    else if (text)
+      apache->config = fs::path(*text).is_absolute() ? fs::path(*text).lexically_normal()
+                                                     : (dir / *text).lexically_normal();
+  } else {
+    w.error(apache->pos, "missing required key 'config' in apache");
+  }
+  if (const Entry* c = m.find("configtest")) {
+    if (auto argv = read_argv(w, c->value, c->key_pos, "apache.configtest"))
+      apache->configtest = std::move(*argv);
+  }
+  if (const Entry* r = m.find("restart")) {
+    const char* expected = "a list of commands, each a list, e.g. [[apache2ctl, graceful]]";
+    bool flat = r->value.IsSequence() && r->value.size() > 0 && r->value[0].IsScalar();
+    if (r->value.IsNull()) {
+      w.error(r->key_pos, std::string("empty value for 'apache.restart'; expected ") + expected);
+    } else if (!r->value.IsSequence() || r->value.size() == 0 || flat) {
+      w.error(w.pos(r->value), std::string("'apache.restart' must be ") + expected + ", not " +
+                                   (flat                      ? "a single command"
+                                    : r->value.IsSequence() ? "an empty list"
+                                                              : describe(r->value)));
+    } else {
+      std::vector<std::vector<std::string>> commands;
+      bool ok = true;
+      for (auto it = r->value.begin(); it != r->value.end(); ++it) {
+        auto argv = read_argv(w, *it, w.pos(*it), "apache.restart");
+        if (argv)
+          commands.push_back(std::move(*argv));
+        else
+          ok = false;
+      }
+      if (ok) apache->restart = std::move(commands);
+    }
+  }
+  if (const Entry* t = m.find("timeout")) {
+    if (auto v = read_int(w, *t, "apache.timeout", 1, 3600))
+      apache->timeout_seconds = static_cast<int>(*v);
+  }
+}
+
+void read_manifest(Walker& w, const YAML::Node& root, Manifest* manifest) {
+  SourcePos root_pos = w.pos(root);
+  if (root_pos.line == 0) root_pos = {w.file(), 1, 1};
+  if (!root.IsMap()) {
+    w.error(root_pos, std::string("a manifest must be a mapping with version, apache and "
+                                  "sites, not ") +
+                          describe(root));
+    return;
+  }
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (!w.within_expansion_bound(it->second)) {
+      w.error(w.pos(it->first),
+              "alias expansion too large (over " + std::to_string(kMaxManifestNodes) +
+                  " nodes or " + std::to_string(kMaxExpandedDepth) +
+                  " levels); write the values out instead of using aliases");
+      return;
+    }
+  }
+
+  MapReader top(w, root, "manifest", {"version", "apache", "defaults", "sites"}, kTopHints);
+  if (const Entry* v = top.find("version"))
+    read_version(w, *v);
+  else
+    w.error(root_pos, "missing required key 'version' in manifest; write version: 1");
+
+  if (const Entry* a = top.find("apache"))
+    read_apache(w, *a, manifest->dir, &manifest->apache);
+  else
+    w.error(root_pos, "missing required key 'apache' in manifest");
+
+  SitePart defaults;
+  if (const Entry* d = top.find("defaults")) {
+    if (expect_map(w, *d, "defaults")) parse_site_part(w, d->value, true, &defaults);
+  }
+
+  const Entry* s = top.find("sites");
+  if (s == nullptr) {
+    w.error(root_pos, "missing required key 'sites' in manifest");
+    return;
+  }
+  if (!expect_list(w, *s, "sites", "a list of sites")) return;
+  if (s->value.size() == 0) {
+    w.error(w.pos(s->value), "'sites' must list at least one site");
+    return;
+  }
+  std::vector<SitePart> parts;
+  for (auto it = s->value.begin(); it != s->value.end(); ++it) {
+    YAML::Node site = *it;
+    if (!site.IsMap()) {
+      w.error(w.pos(site), std::string("each entry of 'sites' must be a mapping, not ") +
+                               describe(site));
+      continue;
+    }
+    parts.emplace_back();
+    parse_site_part(w, site, false, &parts.back());
+  }
+  build_sites(w, defaults, parts, manifest->dir, &manifest->sites);
+}
+
+// Source order, then each message once: an aliased node, or a default
+// shared by several sites, is judged once per use.
+Diagnostics finish(Diagnostics diags) {
+  std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
+  std::set<std::tuple<int, int, std::string>> seen;
+  Diagnostics out;
+  for (auto& d : diags)
+    if (seen.emplace(d.pos.line, d.pos.column, d.message).second) out.push_back(std::move(d));
+  return out;
+}
+
+}  // namespace
+
+LoadResult load_manifest_text(std::string_view text, const fs::path& path) {
+  LoadResult result;
+  Manifest& manifest = result.manifest;
+  manifest.file = path;
+  Walker w(path.string());
+  try {
+    std::error_code ec;
+    fs::path abs = fs::absolute(path, ec);
+    manifest.dir = (ec ? path : abs).parent_path().lexically_normal();
+
+    if (text.size() > kMaxManifestBytes) {
+      w.error({w.file(), 0, 0}, "manifest is " + std::to_string(text.size()) +
+                                    " bytes; the limit is " + std::to_string(kMaxManifestBytes) +
+                                    " (1 MiB)");
+    } else if (prescan_manifest(text, w.file(), &w.diagnostics())) {
+      std::vector<YAML::Node> docs;
+      try {
+        docs = YAML::LoadAll(std::string(text));
+      } catch (const YAML::ParserException& e) {
+        w.error(w.pos(e.mark), "YAML syntax: " + e.msg);
+      }
+      if (docs.size() > 1) {
+        w.error(w.pos(docs[1]), "a manifest is one YAML document; remove the second one");
+      } else if (docs.empty() && !has_errors(w.diagnostics())) {
+        w.error({w.file(), 1, 1}, "manifest is empty; start with version: 1");
+      } else if (docs.size() == 1) {
+        read_manifest(w, docs[0], &manifest);
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    w.error(w.pos(e.mark), std::string("cannot read manifest: ") + e.what());
+  } catch (const std::exception& e) {
+    w.error({w.file(), 0, 0}, std::string("cannot read manifest: ") + e.what());
+  }
+  result.diagnostics = finish(std::move(w.diagnostics()));
+  return result;
+}
+
+LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path) {
+  auto fail = [&](std::string message) {
+    LoadResult r;
+    r.manifest.file = path;
+    r.diagnostics.push_back({{path.string(), 0, 0}, std::move(message)});
+    return r;
+  };
+  auto info = fs.stat(path);
+  if (!info) return fail(info.status().message());
+  if (!info->is_regular) return fail("manifest is not a regular file");
+  if (info->size > kMaxManifestBytes)
+    return fail("manifest is " + std::to_string(info->size) + " bytes; the limit is " +
+                std::to_string(kMaxManifestBytes) + " (1 MiB)");
+  auto text = fs.read_file(path);
+  if (!text) return fail(text.status().message());
+  return load_manifest_text(*text, path);
+}
+
+}  // namespace ecert

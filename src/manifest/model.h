@@ -37,7 +37,7 @@ struct KeySpec {
   int bits = 2048;
   Cipher cipher = Cipher::kAes256Cbc;
   PassphraseSource passphrase;
-  SourcePos pos;
+  SourcePos pos;  // the site's key value (path or mapping)
 };
 
 struct CaSpec {
@@ -68,6 +68,11 @@ struct Site {
   CaSpec ca;
   VhostSpec vhost;
   SourcePos pos;  // the site's mapping
+  // Where the name and the file paths were written, for messages about them.
+  SourcePos name_pos;
+  SourcePos csr_pos;
+  SourcePos certificate_pos;
+  SourcePos chain_pos;
 };
 
 struct ApacheSpec {
