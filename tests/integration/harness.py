@@ -1049,10 +1049,15 @@ class ApacheSandbox:
 
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The complete environment to run Apache commands (and ecertctl) with:
-        base (default os.environ) plus, for debian, APACHE_CONFDIR."""
+        base (default os.environ) plus, for debian, APACHE_CONFDIR (and
+        APACHE_STARTED_BY_SYSTEMD, see below)."""
         e = dict(os.environ if base is None else base)
         if self.layout == "debian":
             e["APACHE_CONFDIR"] = str(self.conf_dir)
+            # On a host whose PID 1 is systemd, `apache2ctl start` would hand
+            # over to `systemctl start apache2@<confdir>`; this makes it run
+            # apache2 itself (apache2ctl unsets it before starting apache2).
+            e["APACHE_STARTED_BY_SYSTEMD"] = "true"
         return e
 
     def configtest_argv(self) -> list[str]:
