@@ -62,11 +62,11 @@ NameEntries name_entries(const X509_NAME* name) {
       key = n > 0 ? std::string(buf, std::min<std::size_t>(n, sizeof buf - 1)) : "?";
     }
     std::string value;
-    unsigned char* utf8 = nullptr;
-    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (len >= 0) {
-      value.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(len));
-      OPENSSL_free(utf8);
+    unsigned char* raw = nullptr;
+    int len = ASN1_STRING_to_UTF8(&raw, X509_NAME_ENTRY_get_data(entry));
+    ossl::Bytes utf8(raw);
+    if (len >= 0 && utf8) {
+      value.assign(reinterpret_cast<const char*>(utf8.get()), static_cast<std::size_t>(len));
     }
     out.emplace_back(std::move(key), std::move(value));
   }

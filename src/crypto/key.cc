@@ -86,6 +86,14 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, const SecretString
   ERR_clear_error();
   ossl::Bio bio = ossl::read_bio(pem);
   if (!bio) return ossl::error("cannot read private key");
+  // A damaged encrypted PKCS#8 block would otherwise read as a wrong
+  // passphrase; its outer structure is readable without one.
+  if (pem.find(kEncryptedPkcs8) != std::string_view::npos) {
+    ossl::X509Sig sig(PEM_read_bio_PKCS8(bio.get(), nullptr, ossl::no_passphrase_cb, nullptr));
+    if (!sig) return ossl::error("cannot read private key (the encrypted PEM is damaged)");
+    bio = ossl::read_bio(pem);
+    if (!bio) return ossl::error("cannot read private key");
+  }
   PassphraseRequest req{passphrase, false};
   ossl::PKey pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb, &req));
   if (!pkey) {

@@ -174,6 +174,27 @@ TEST_CASE("text that is not a private key is invalid, not a passphrase problem")
   CHECK(garbage.status().message().rfind("cannot read private key: ", 0) == 0);
 
   CHECK_FALSE(PrivateKey::from_pem("", nullptr));
+
+  // Damage is not a passphrase problem, even in an encrypted block.
+  const SecretString pass("pw");
+  auto damaged = PrivateKey::from_pem(
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nbm90IGEga2V5\n-----END ENCRYPTED PRIVATE KEY-----\n",
+      &pass);
+  REQUIRE_FALSE(damaged);
+  CHECK(damaged.status().code() == Status::Code::kInvalid);
+  CHECK(damaged.status().message().rfind(
+            "cannot read private key (the encrypted PEM is damaged): ", 0) == 0);
+}
+
+TEST_CASE("a key after a certificate in the same file is found") {
+  const SecretString pass("pw");
+  auto cert = testpki::hkpost_pki().issue_leaf(key2048(), "www.example.com");
+  REQUIRE(cert);
+  auto pem = key2048().to_pem(Cipher::kAes256Cbc, &pass);
+  REQUIRE(pem);
+  auto back = PrivateKey::from_pem(cert->pem() + pem->expose(), &pass);
+  REQUIRE(back);
+  CHECK(back->public_key_der() == key2048().public_key_der());
 }
 
 TEST_CASE("copies share the key") {

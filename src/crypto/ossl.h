@@ -30,6 +30,11 @@ inline void x509_stack_view_free(STACK_OF(X509)* s) { sk_X509_free(s); }
 // A stack that owns its certificates.
 inline void x509_stack_free(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
 inline void general_names_free(GENERAL_NAMES* g) { GENERAL_NAMES_free(g); }
+// Buffers OpenSSL hands out for the caller to OPENSSL_free.
+template <class T>
+void openssl_free(T* p) {
+  OPENSSL_free(p);
+}
 
 using Bio = Ptr<BIO, bio_free>;
 using PKey = Ptr<EVP_PKEY, EVP_PKEY_free>;
@@ -48,6 +53,9 @@ using GeneralNames = Ptr<GENERAL_NAMES, general_names_free>;
 using BigNum = Ptr<BIGNUM, BN_free>;
 using Asn1Integer = Ptr<ASN1_INTEGER, ASN1_INTEGER_free>;
 using X509Ext = Ptr<X509_EXTENSION, X509_EXTENSION_free>;
+using X509Sig = Ptr<X509_SIG, X509_SIG_free>;
+using Chars = Ptr<char, openssl_free<char>>;
+using Bytes = Ptr<unsigned char, openssl_free<unsigned char>>;
 
 // Drains OpenSSL's error queue into one line ("reason; reason").
 std::string last_error();
@@ -69,12 +77,11 @@ int no_passphrase_cb(char* buf, int size, int rwflag, void* userdata);
 // DER of anything OpenSSL has an i2d_ function for; "" when encoding fails.
 template <class T>
 std::string to_der(int (*i2d)(const T*, unsigned char**), const T* obj) {
-  unsigned char* buf = nullptr;
-  int len = i2d(obj, &buf);
-  if (len <= 0) return {};
-  std::string out(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
-  OPENSSL_free(buf);
-  return out;
+  unsigned char* raw = nullptr;
+  int len = i2d(obj, &raw);
+  Bytes buf(raw);
+  if (len <= 0 || !buf) return {};
+  return std::string(reinterpret_cast<const char*>(buf.get()), static_cast<std::size_t>(len));
 }
 
 }  // namespace ecert::ossl

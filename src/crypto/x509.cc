@@ -51,25 +51,27 @@ Result<ossl::X509Stack> read_trust(std::string_view trust_pem) {
   ossl::Bio bio = ossl::read_bio(trust_pem);
   if (!bio) return ossl::error("cannot read the trust bundle");
   for (int index = 1;; ++index) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
+    char* raw_name = nullptr;
+    char* raw_header = nullptr;
+    unsigned char* raw_data = nullptr;
     long len = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) {
+    const int read = PEM_read_bio(bio.get(), &raw_name, &raw_header, &raw_data, &len);
+    ossl::Chars name(raw_name);
+    ossl::Chars header(raw_header);
+    ossl::Bytes data(raw_data);
+    if (read != 1) {
       if (only_end_of_pem()) break;
       return ossl::error("the trust bundle's PEM block #" + std::to_string(index) +
                          " is unreadable");
     }
+    const bool was_certificate = is_certificate_block(name.get());
     ossl::X509Ptr cert;
-    if (is_certificate_block(name)) {
-      const unsigned char* p = data;
-      cert.reset(std::strcmp(name, PEM_STRING_X509_TRUSTED) == 0 ? d2i_X509_AUX(nullptr, &p, len)
-                                                                  : d2i_X509(nullptr, &p, len));
+    if (was_certificate) {
+      const unsigned char* p = data.get();
+      cert.reset(std::strcmp(name.get(), PEM_STRING_X509_TRUSTED) == 0
+                     ? d2i_X509_AUX(nullptr, &p, len)
+                     : d2i_X509(nullptr, &p, len));
     }
-    const bool was_certificate = is_certificate_block(name);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
     if (was_certificate) {
       if (!cert) {
         return ossl::error("the trust bundle's PEM block #" + std::to_string(index) +
@@ -191,14 +193,12 @@ std::string Certificate::serial_hex() const {
     ERR_clear_error();
     return {};
   }
-  char* hex = BN_bn2hex(bn.get());
-  if (hex == nullptr) {
+  ossl::Chars hex(BN_bn2hex(bn.get()));
+  if (!hex) {
     ERR_clear_error();
     return {};
   }
-  std::string out(hex);
-  OPENSSL_free(hex);
-  return out;
+  return std::string(hex.get());
 }
 
 std::time_t Certificate::not_before() const { return to_time_t(X509_get0_notBefore(get())); }
