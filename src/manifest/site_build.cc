@@ -92,8 +92,10 @@ void build_site(Walker& w, const SitePart& d, const SitePart& p, const fs::path&
     if (!name) {
       w.error(p.name.pos, name.status().message());
     } else if (wildcard && name->rfind("*.", 0) != 0) {
+      std::size_t dot = name->find('.');
+      bool has_parent = dot != std::string::npos && name->find('.', dot + 1) != std::string::npos;
       w.error(p.name.pos, "a wildcard site's name must start with '*.', as in " +
-                              quote("*." + *name));
+                              quote("*." + (has_parent ? name->substr(dot + 1) : *name)));
     } else {
       s->name = *name;
     }
@@ -125,7 +127,12 @@ void build_site(Walker& w, const SitePart& d, const SitePart& p, const fs::path&
   if (bits.valid) s->key.bits = bits.value;
   const auto& cipher = pick(p.key.cipher, d.key.cipher);
   if (cipher.valid) s->key.cipher = cipher.value;
-  const auto& pass = pick(p.key.passphrase, d.key.passphrase);
+  // A site that says cipher: none drops the passphrase it would inherit:
+  // otherwise one unencrypted site would force the passphrase out of defaults.
+  static const Setting<PassphraseSource> kNoPassphrase;
+  bool drop_inherited = p.key.cipher.valid && p.key.cipher.value == Cipher::kNone &&
+                        !p.key.passphrase.given;
+  const auto& pass = drop_inherited ? kNoPassphrase : pick(p.key.passphrase, d.key.passphrase);
   if (pass.valid) {
     s->key.passphrase = pass.value;
     if (s->key.passphrase.kind == PassphraseSource::Kind::kFile)
@@ -133,10 +140,7 @@ void build_site(Walker& w, const SitePart& d, const SitePart& p, const fs::path&
   }
   bool cipher_ok = !cipher.given || cipher.valid;
   if (cipher_ok && pass.valid && s->key.cipher == Cipher::kNone) {
-    const SourcePos& at = p.key.passphrase.given ? pass.pos
-                          : p.key.cipher.given   ? cipher.pos
-                                                 : pass.pos;
-    w.error(at, "a passphrase is given but key.cipher is none; remove the passphrase or "
+    w.error(pass.pos, "a passphrase is given but key.cipher is none; remove the passphrase or "
                 "choose a cipher");
   } else if (cipher_ok && !pass.given && s->key.cipher != Cipher::kNone && p.key.given) {
     w.error(key_parent, std::string("key.cipher is ") + cipher_name(s->key.cipher) +
