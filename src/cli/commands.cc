@@ -11,6 +11,10 @@
 #include "manifest/loader.h"
 #include "manifest/names.h"
 #include "report/report.h"
+#include "report/submission.h"
+#include "report/status_view.h"
+#include "engine/status.h"
+#include "engine/rotate.h"
 #include "util/digest.h"
 
 namespace ecert::cli {
@@ -130,18 +134,89 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
 }
 
 int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
-  std::cerr << "error: status is not implemented yet\n";
-  return 1;
+  RealFileSystem fs;
+  auto manifest = load(opt, fs);
+  if (!manifest) return 1;
+  StatusReport r = collect_status(*manifest, fs, opt.manifest);
+  if (!textfile_dir.empty()) {
+    // node_exporter reads every *.prom file: write atomically so it never
+    // sees half a file.
+    if (Status s = fs.write_atomic(fs::path(textfile_dir) / "ecertctl.prom", status_prometheus(r)); !s) {
+      std::cerr << "error: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  if (opt.format == "json") print_json(status_json(r, opt.manifest));
+  else if (opt.format == "prometheus") std::cout << status_prometheus(r);
+  else std::cout << status_text(r);
+  return r.plan.has_errors() ? 1 : 0;
 }
 
 int cmd_csr(const CommonOptions& opt) {
-  std::cerr << "error: csr is not implemented yet\n";
-  return 1;
+  RealFileSystem fs;
+  auto manifest = load(opt, fs);
+  if (!manifest) return 1;
+  const Site& site = manifest->sites.at(0);
+  Submission sub;
+  sub.site = &site;
+  sub.manifest_arg = opt.manifest;
+  sub.key_path = site.key.path.string();
+  // A staged renewal's CSR is the one the CA needs next.
+  if (auto staged = fs.read_file(staged_path(site.csr))) {
+    sub.renewal = true;
+    sub.csr_path = staged_path(site.csr);
+    sub.key_path = staged_path(site.key.path);
+    sub.csr_pem = std::move(*staged);
+  } else if (auto live = fs.read_file(site.csr)) {
+    sub.csr_path = site.csr.string();
+    sub.csr_pem = std::move(*live);
+  } else {
+    std::cerr << "error: " << live.status().message() << "; run ecertctl apply -f " << opt.manifest
+              << " to create the key and CSR first\n";
+    return 1;
+  }
+  auto info = crypto::parse_csr(sub.csr_pem);
+  if (!info) {
+    std::cerr << "error: " << sub.csr_path << " is not a valid CSR (" << info.status().message()
+              << "); run ecertctl apply -f " << opt.manifest << " to regenerate it\n";
+    return 1;
+  }
+  if (info->subject != crypto::ecert_subject(site.organization, site.name)) {
+    std::cerr << "error: the CSR at " << sub.csr_path << " says " << crypto::format_name(info->subject)
+              << ", not what the manifest says; run ecertctl apply -f " << opt.manifest << " first\n";
+    return 1;
+  }
+  if (opt.format == "json") print_json(submission_json(sub));
+  else std::cout << submission_text(sub);
+  return 0;
 }
 
 int cmd_rotate(const CommonOptions& opt) {
-  std::cerr << "error: rotate is not implemented yet\n";
-  return 1;
+  RealFileSystem fs;
+  auto manifest = load(opt, fs);
+  if (!manifest) return 1;
+  const Site& site = manifest->sites.at(0);
+  auto res = rotate_site(site, fs, apply_options(opt));
+  if (!res) {
+    std::cerr << "error: " << site.name << ": " << res.status().message() << "\n";
+    return 1;
+  }
+  Submission sub;
+  sub.site = &site;
+  sub.manifest_arg = opt.manifest;
+  sub.renewal = true;
+  sub.key_path = res->key_path;
+  sub.csr_path = res->csr_path;
+  if (auto pem = fs.read_file(res->csr_path)) sub.csr_pem = std::move(*pem);
+  if (opt.format == "json") {
+    auto j = submission_json(sub);
+    j["created"] = res->created;
+    j["message"] = res->message;
+    print_json(j);
+  } else {
+    std::cout << res->message << "\n\n" << submission_text(sub);
+  }
+  return 0;
 }
 
 }  // namespace ecert::cli

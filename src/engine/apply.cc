@@ -238,10 +238,13 @@ class Applier {
   }
 
   void vhost_step() {
+    // Edits are grouped by the real file they land in, so several vhosts in
+    // one file (and one file per vhost) are each written once.
     struct FileEdits {
       fs::path path;
-      std::vector<apache::VhostEdit> edits;
-      std::vector<std::size_t> sites;
+      std::vector<apache::VhostEdit> blocks;          // the vhost's own file
+      std::vector<apache::DirectiveEdit> directives;  // files Included inside a vhost
+      std::set<std::size_t> sites;
     };
     std::map<std::string, FileEdits> by_file;
     for (std::size_t i = 0; i < m_.sites.size(); ++i) {
@@ -249,17 +252,29 @@ class Applier {
       if (!c || failed(i)) continue;
       const auto& vh = observed_vhosts_.at(i);
       const Site& site = m_.sites[i];
-      auto& fe = by_file[vh.real_file.string()];
-      fe.path = vh.real_file;
       apache::VhostEdit edit;
       edit.vhost_line = vh.line;
       edit.settings = {site.key.path.string(), site.certificate.string(), site.chain.string()};
-      fe.edits.push_back(std::move(edit));
-      fe.sites.push_back(i);
+      for (const auto& d : vh.ssl) {
+        if (d.real_file == vh.real_file) continue;
+        auto& fe = by_file[d.real_file.string()];
+        fe.path = d.real_file;
+        const std::string& value = d.name == "SSLCertificateFile"      ? edit.settings.cert_file
+                                   : d.name == "SSLCertificateKeyFile" ? edit.settings.key_file
+                                                                       : edit.settings.chain_file;
+        fe.directives.push_back({d.line, d.name, value});
+        fe.sites.insert(i);
+        edit.defined_in_includes.push_back(d.name);
+      }
+      auto& fe = by_file[vh.real_file.string()];
+      fe.path = vh.real_file;
+      fe.blocks.push_back(std::move(edit));
+      fe.sites.insert(i);
     }
     for (auto& [name, fe] : by_file) {
       auto fail_all = [&](const std::string& why) {
-        for (std::size_t i : fe.sites) fail(i, *find(i, Operation::kPatchVhost), why);
+        for (std::size_t i : fe.sites)
+          if (Change* c = find(i, Operation::kPatchVhost)) fail(i, *c, why);
       };
       auto content = fs_.read_file(fe.path);
       if (!content) {
@@ -271,9 +286,15 @@ class Applier {
         fail_all(fe.path.string() + " changed while ecertctl ran; run again");
         continue;
       }
-      auto patched = apache::patch_config_text(*content, fe.edits);
+      if (!fe.blocks.empty() && !fe.directives.empty()) {
+        fail_all(fe.path.string() + " holds a vhost and SSL directives Included into another vhost; "
+                 "edit it by hand or move the directives into the vhost");
+        continue;
+      }
+      auto patched = fe.blocks.empty() ? apache::patch_directive_lines(*content, fe.directives)
+                                       : apache::patch_config_text(*content, fe.blocks);
       if (!patched) {
-        fail_all(patched.status().message());
+        fail_all(fe.path.string() + ": " + patched.status().message());
         continue;
       }
       if (Status s = replace_apache_file(fe.path, *patched, 0644); !s) fail_all(s.message());

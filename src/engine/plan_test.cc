@@ -1,0 +1,353 @@
+// The planner is a pure function: these tests build Manifest and Observed by
+// hand and need no disk, no keys and no Apache.
+#include <doctest/doctest.h>
+
+#include "engine/plan.h"
+
+namespace ecert {
+namespace {
+
+constexpr std::time_t kNow = 1800000000;  // 2027-01-15
+
+Site standard_site() {
+  Site s;
+  s.name = s.unicode_name = "www.example.com";
+  s.feature = Feature::kStandard;
+  s.organization = "My Organization";
+  s.key.path = "/srv/ssl.key/www.key";
+  s.key.passphrase.kind = PassphraseSource::Kind::kEnv;
+  s.key.passphrase.env = "PASS";
+  s.csr = "/srv/ssl.csr/www.csr";
+  s.certificate = "/srv/ssl.crt/www.cer";
+  s.chain = "/srv/ssl.crt/hkpostca.crt";
+  s.ca.sub = "/srv/ca/sub.crt";
+  s.ca.cross = "/srv/ca/cross.crt";
+  s.vhost.server_name = s.name;
+  return s;
+}
+
+Manifest manifest_of(std::vector<Site> sites) {
+  Manifest m;
+  m.file = "m.yaml";
+  m.apache.config = "/etc/apache2/apache2.conf";
+  m.sites = std::move(sites);
+  return m;
+}
+
+FileFacts present(const std::string& digest = "d") { return FileFacts{true, digest, Status::ok()}; }
+
+KeyFacts good_key(const std::string& der = "KEY1") {
+  KeyFacts k;
+  k.file = present();
+  k.opened = true;
+  k.is_rsa = true;
+  k.bits = 2048;
+  k.encrypted = true;
+  k.public_key_der = der;
+  return k;
+}
+
+CsrFacts good_csr(const Site& s, const std::string& der = "KEY1") {
+  CsrFacts c;
+  c.file = present();
+  c.parsed = true;
+  c.info.subject = crypto::ecert_subject(s.organization, s.name);
+  c.info.public_key_der = der;
+  c.info.signature_valid = true;
+  c.info.signature_digest = "SHA256";
+  return c;
+}
+
+CertFacts good_cert(const Site& s, const std::string& der = "KEY1") {
+  CertFacts c;
+  c.file = present();
+  c.parsed = true;
+  c.common_name = s.name;
+  c.dns_names = {s.name};
+  c.issuer_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
+  c.serial = "0A1B";
+  c.not_before = kNow - 86400;
+  c.not_after = kNow + 200 * 86400;
+  c.public_key_der = der;
+  c.signed_by_sub = true;
+  return c;
+}
+
+CaFacts good_ca() {
+  CaFacts ca;
+  ca.sub_file = ca.cross_file = ca.trust_file = present();
+  ca.sub_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
+  ca.cross_cn = "Hongkong Post Root CA 3";
+  ca.chain_pem = "SUB+CROSS";
+  ca.chain_digest = "chain-digest";
+  return ca;
+}
+
+apache::VirtualHost vhost_with(const Site& s, bool configured) {
+  apache::VirtualHost vh;
+  vh.file = vh.real_file = "/etc/apache2/sites-enabled/www.conf";
+  vh.line = 3;
+  vh.addresses = {"*:443"};
+  vh.server_name = s.name;
+  if (configured) {
+    vh.ssl = {{"SSLCertificateFile", s.certificate.string(), 5},
+              {"SSLCertificateKeyFile", s.key.path.string(), 6},
+              {"SSLCertificateChainFile", s.chain.string(), 7}};
+  }
+  return vh;
+}
+
+// A site whose every resource is converged.
+SiteFacts converged(const Site& s) {
+  SiteFacts f;
+  f.key = good_key();
+  f.csr = good_csr(s);
+  f.cert = good_cert(s);
+  f.ca = good_ca();
+  f.chain = present("chain-digest");
+  f.vhost.vhost = vhost_with(s, true);
+  return f;
+}
+
+Observed observed_of(std::vector<SiteFacts> sites) {
+  Observed o;
+  o.now = kNow;
+  o.sites = std::move(sites);
+  return o;
+}
+
+const Change& change(const SitePlan& sp, ResourceKind kind) {
+  for (const auto& c : sp.changes)
+    if (c.kind == kind) return c;
+  FAIL("no change for " << resource_name(kind));
+  static Change none;
+  return none;
+}
+
+}  // namespace
+
+TEST_CASE("nothing on disk: key and CSR are created, the rest waits for the CA") {
+  Site s = standard_site();
+  SiteFacts f;
+  f.ca = good_ca();
+  f.vhost.vhost = vhost_with(s, false);
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const SitePlan& sp = p.sites.at(0);
+  CHECK(change(sp, ResourceKind::kKey).action == Action::kCreate);
+  CHECK(change(sp, ResourceKind::kKey).op == Operation::kGenerateKey);
+  CHECK(change(sp, ResourceKind::kCsr).action == Action::kCreate);
+  CHECK(change(sp, ResourceKind::kCertificate).action == Action::kPending);
+  CHECK(change(sp, ResourceKind::kCertificate).reason ==
+        "waiting for the CA: submit the CSR (ecertctl csr -f m.yaml --site www.example.com) and place the "
+        "issued certificate at /srv/ssl.crt/www.cer");
+  CHECK(change(sp, ResourceKind::kChain).action == Action::kPending);
+  CHECK(change(sp, ResourceKind::kVhost).action == Action::kPending);
+  CHECK(sp.state() == SitePlan::State::kChanges);
+  CHECK_FALSE(p.restart);  // keys and CSRs are not read by Apache
+  CHECK(p.has_changes());
+}
+
+TEST_CASE("converged site: every resource is a no-op and Apache is not restarted") {
+  Site s = standard_site();
+  Plan p = make_plan(manifest_of({s}), observed_of({converged(s)}), "m.yaml");
+  for (const auto& c : p.sites[0].changes) CHECK_MESSAGE(c.action == Action::kNoOp, resource_name(c.kind));
+  CHECK(p.sites[0].state() == SitePlan::State::kConverged);
+  CHECK_FALSE(p.restart);
+  CHECK_FALSE(p.has_changes());
+}
+
+TEST_CASE("pending only: not a change, not an error") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.cert = CertFacts{};
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  CHECK(p.sites[0].state() == SitePlan::State::kPending);
+  CHECK_FALSE(p.has_changes());
+  CHECK_FALSE(p.has_errors());
+}
+
+TEST_CASE("an existing key that does not match the manifest is an error naming rotate, never regenerated") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.key.bits = 4096;
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& k = change(p.sites[0], ResourceKind::kKey);
+  CHECK(k.action == Action::kError);
+  CHECK(k.op == Operation::kNone);
+  CHECK(k.reason ==
+        "the key has 4096 bits, the manifest says 2048; the key is never replaced implicitly: to replace it, "
+        "run ecertctl rotate -f m.yaml --site www.example.com");
+  for (const auto& c : p.sites[0].changes) CHECK(c.op == Operation::kNone);
+}
+
+TEST_CASE("a wrong passphrase is an error on the key") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.key.opened = false;
+  f.key.open_error = Status::permission("cannot open the key /srv/ssl.key/www.key: wrong passphrase");
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kError);
+  CHECK(p.has_errors());
+}
+
+TEST_CASE("CSR with another organization is regenerated with the difference as reason") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.csr.info.subject = crypto::ecert_subject("Old Org", s.name);
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& c = change(p.sites[0], ResourceKind::kCsr);
+  CHECK(c.action == Action::kUpdate);
+  CHECK(c.op == Operation::kWriteCsr);
+  CHECK(c.reason == "CSR subject O differs: 'Old Org' -> 'My Organization'");
+}
+
+TEST_CASE("CSR made for another key is regenerated") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.csr.info.public_key_der = "OTHER";
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  CHECK(change(p.sites[0], ResourceKind::kCsr).reason == "CSR was made for another key");
+}
+
+TEST_CASE("certificate checks") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  SUBCASE("another key") {
+    f.cert.public_key_der = "OTHER";
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kError);
+    CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);
+    CHECK_FALSE(p.restart);
+  }
+  SUBCASE("wrong CN") {
+    f.cert.common_name = "other.example.com";
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("certificate CN is 'other.example.com'") == 0);
+  }
+  SUBCASE("not signed by the sub CA") {
+    f.cert.signed_by_sub = false;
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kError);
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("was not issued by the sub CA") != std::string::npos);
+  }
+  SUBCASE("EV certificate on a standard site names both CAs") {
+    f.cert.signed_by_sub = false;
+    f.cert.signed_by_other_feature_sub = true;
+    f.cert.other_feature_sub_cn = "Hongkong Post e-Cert EV SSL CA 3 - 17";
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const std::string& r = change(p.sites[0], ResourceKind::kCertificate).reason;
+    CHECK(r.find("'Hongkong Post e-Cert EV SSL CA 3 - 17'") != std::string::npos);
+    CHECK(r.find("'Hongkong Post e-Cert SSL CA 3 - 17'") != std::string::npos);
+  }
+  SUBCASE("expired") {
+    f.cert.not_after = kNow - 10;
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("certificate expired on") == 0);
+  }
+  SUBCASE("expiring soon is a warning, not an error") {
+    f.cert.not_after = kNow + 10 * 86400;
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kNoOp);
+    REQUIRE(p.sites[0].warnings.size() == 1);
+    CHECK(p.sites[0].warnings[0].find("certificate expires in 10 days") == 0);
+  }
+  SUBCASE("multi-domain names must all be in the certificate") {
+    s.feature = Feature::kMultiDomain;
+    s.additional_names = {"shop.example.com"};
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("does not carry 'shop.example.com'") != std::string::npos);
+  }
+  SUBCASE("DER is converted in place, which Apache reads") {
+    f.cert.was_der = true;
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kCertificate).op == Operation::kConvertToPem);
+    CHECK(p.restart);
+  }
+}
+
+TEST_CASE("chain: created, updated when different, error when it does not verify") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  SUBCASE("absent") {
+    f.chain = FileFacts{};
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kChain).action == Action::kCreate);
+    CHECK(p.restart);
+    CHECK(p.restart_reason == "changed: www.example.com chain");
+  }
+  SUBCASE("different") {
+    f.chain = present("old");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kChain).action == Action::kUpdate);
+  }
+  SUBCASE("does not verify") {
+    f.ca.chain_verification = Status::invalid("the cross certificate did not sign the sub CA");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kChain).action == Action::kError);
+    CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);
+  }
+}
+
+TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error even while pending") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  SUBCASE("unconfigured") {
+    f.vhost.vhost = vhost_with(s, false);
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const Change& v = change(p.sites[0], ResourceKind::kVhost);
+    CHECK(v.action == Action::kUpdate);
+    CHECK(v.path == "/etc/apache2/sites-enabled/www.conf:3");
+    CHECK(v.reason.find("add SSLCertificateFile /srv/ssl.crt/www.cer") == 0);
+  }
+  SUBCASE("one value differs") {
+    f.vhost.vhost->ssl[1].value = "/old/key";
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kVhost).reason == "SSLCertificateKeyFile /old/key -> /srv/ssl.key/www.key");
+  }
+  SUBCASE("not found while the certificate is pending") {
+    f.cert = CertFacts{};
+    f.vhost.vhost.reset();
+    f.vhost.error = Status::not_found("no <VirtualHost> on port 443 serves www.example.com");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);
+  }
+}
+
+TEST_CASE("renewal: pending until the staged key's certificate arrives, then promoted") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.staged_key = good_key("KEY2");
+  f.staged_csr = good_csr(s, "KEY2");
+  SUBCASE("waiting") {
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kPending);
+    CHECK(p.sites[0].state() == SitePlan::State::kPending);
+    CHECK_FALSE(p.restart);
+  }
+  SUBCASE("arrived") {
+    f.cert = good_cert(s, "KEY2");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const Change& k = change(p.sites[0], ResourceKind::kKey);
+    CHECK(k.action == Action::kUpdate);
+    CHECK(k.op == Operation::kPromoteStaged);
+    CHECK(change(p.sites[0], ResourceKind::kCsr).op == Operation::kWriteCsr);
+    CHECK(p.restart);
+  }
+}
+
+TEST_CASE("one site's error leaves the other site's plan intact") {
+  Site a = standard_site();
+  Site b = standard_site();
+  b.name = "shop.example.com";
+  b.key.path = "/srv/ssl.key/shop.key";
+  SiteFacts fa = converged(a);
+  fa.key.is_rsa = false;
+  SiteFacts fb = converged(b);
+  fb.chain = FileFacts{};
+  Plan p = make_plan(manifest_of({a, b}), observed_of({fa, fb}), "m.yaml");
+  CHECK(p.sites[0].state() == SitePlan::State::kError);
+  CHECK(p.sites[1].state() == SitePlan::State::kChanges);
+  CHECK(p.restart);
+}
+
+}  // namespace ecert

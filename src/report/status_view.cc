@@ -1,0 +1,149 @@
+#include "report/status_view.h"
+
+#include <sstream>
+
+namespace ecert {
+namespace {
+
+const Change* change_of(const SitePlan& p, ResourceKind kind) {
+  for (const auto& c : p.changes)
+    if (c.kind == kind) return &c;
+  return nullptr;
+}
+
+std::string iso_date(std::time_t t) {
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+long days_left(const StatusReport& r, const CertFacts& c) {
+  return static_cast<long>((c.not_after - r.observed.now) / 86400);
+}
+
+nlohmann::json resource_json(const SitePlan& p, ResourceKind kind) {
+  const Change* c = change_of(p, kind);
+  if (!c) return nullptr;
+  // In status an action says what apply would do; "state" says how it is now.
+  std::string state = c->action == Action::kNoOp      ? "ok"
+                      : c->action == Action::kPending ? "pending"
+                      : c->action == Action::kError   ? "error"
+                      : c->action == Action::kCreate  ? "missing"
+                                                      : "outdated";
+  return {{"path", c->path}, {"state", state}, {"action", action_name(c->action)}, {"reason", c->reason}};
+}
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json status_json(const StatusReport& r, const std::string& manifest_arg) {
+  nlohmann::json sites = nlohmann::json::array();
+  for (const auto& s : r.sites) {
+    const auto& p = *s.plan;
+    nlohmann::json j = {{"name", s.site->name}, {"feature", feature_name(s.site->feature)},
+                        {"state", site_state_name(p.state())}, {"warnings", p.warnings}};
+    j["key"] = resource_json(p, ResourceKind::kKey);
+    if (s.facts->key.opened) j["key"]["bits"] = s.facts->key.bits;
+    j["csr"] = resource_json(p, ResourceKind::kCsr);
+    j["certificate"] = resource_json(p, ResourceKind::kCertificate);
+    const auto& c = s.facts->cert;
+    if (c.parsed) {
+      j["certificate"]["issuer"] = c.issuer_cn;
+      j["certificate"]["serial"] = c.serial;
+      j["certificate"]["not_before"] = iso_date(c.not_before);
+      j["certificate"]["not_after"] = iso_date(c.not_after);
+      j["certificate"]["days_left"] = days_left(r, c);
+    }
+    j["chain"] = resource_json(p, ResourceKind::kChain);
+    j["vhost"] = resource_json(p, ResourceKind::kVhost);
+    if (const auto& vh = s.facts->vhost.vhost) {
+      j["vhost"]["file"] = vh->file.string();
+      j["vhost"]["line"] = vh->line;
+    }
+    if (s.served)
+      j["served"] = {{"address", s.served->address}, {"reachable", s.served->reachable},
+                     {"matches", s.served->matches}, {"detail", s.served->detail}};
+    sites.push_back(std::move(j));
+  }
+  return {{"format_version", "1"}, {"command", "status"}, {"manifest", manifest_arg}, {"sites", sites}};
+}
+
+std::string status_text(const StatusReport& r) {
+  std::ostringstream out;
+  for (const auto& s : r.sites) {
+    const auto& p = *s.plan;
+    out << s.site->name << " (" << feature_name(s.site->feature) << "): " << site_state_name(p.state()) << "\n";
+    for (const auto& c : p.changes) {
+      std::string kind = resource_name(c.kind);
+      auto j = resource_json(p, c.kind);
+      std::string state = j["state"];
+      out << "  " << kind << std::string(13 - kind.size(), ' ') << state << std::string(10 - state.size(), ' ');
+      if (!c.path.empty()) out << c.path << ": ";
+      out << c.reason << "\n";
+    }
+    if (s.served)
+      out << "  served       " << (s.served->matches ? "ok        " : "differs   ") << s.served->address << ": "
+          << s.served->detail << "\n";
+    for (const auto& w : p.warnings) out << "  warning: " << w << "\n";
+  }
+  return out.str();
+}
+
+std::string status_prometheus(const StatusReport& r) {
+  std::ostringstream out;
+  auto header = [&](const char* name, const char* help) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
+  };
+  auto labels = [](const SiteStatus& s) {
+    return "site=\"" + escape_label(s.site->name) + "\",feature=\"" + feature_name(s.site->feature) + "\"";
+  };
+  header("ecertctl_certificate_expiration_timestamp_seconds",
+         "The date after which the site's certificate expires, as a Unix timestamp.");
+  for (const auto& s : r.sites)
+    if (s.facts->cert.parsed)
+      out << "ecertctl_certificate_expiration_timestamp_seconds{" << labels(s) << ",issuer=\""
+          << escape_label(s.facts->cert.issuer_cn) << "\",serial=\"" << s.facts->cert.serial << "\"} "
+          << s.facts->cert.not_after << "\n";
+  header("ecertctl_certificate_ready_status",
+         "The ready status of the site: certificate valid, chain written, vhost configured.");
+  for (const auto& s : r.sites) {
+    const auto state = s.plan->state();
+    const char* cond = state == SitePlan::State::kConverged ? "True"
+                       : state == SitePlan::State::kError   ? "False"
+                                                            : "Unknown";
+    for (const char* c : {"True", "False", "Unknown"})
+      out << "ecertctl_certificate_ready_status{" << labels(s) << ",condition=\"" << c << "\"} "
+          << (std::string(c) == cond ? 1 : 0) << "\n";
+  }
+  header("ecertctl_certificate_pending", "1 while the site waits for the CA to issue its certificate.");
+  for (const auto& s : r.sites)
+    out << "ecertctl_certificate_pending{" << labels(s) << "} " << (s.plan->has(Action::kPending) ? 1 : 0) << "\n";
+  header("ecertctl_site_error", "1 when a resource of the site has an error.");
+  for (const auto& s : r.sites)
+    out << "ecertctl_site_error{" << labels(s) << "} " << (s.plan->has(Action::kError) ? 1 : 0) << "\n";
+  header("ecertctl_certificate_expiring", "1 when the certificate expires within 30 days (a warning).");
+  for (const auto& s : r.sites)
+    if (s.facts->cert.parsed)
+      out << "ecertctl_certificate_expiring{" << labels(s) << "} "
+          << (days_left(r, s.facts->cert) < kExpiryWarningDays ? 1 : 0) << "\n";
+  header("ecertctl_served_matches", "1 when the served leaf and chain equal the files on disk (sites with vhost.verify).");
+  for (const auto& s : r.sites)
+    if (s.served) out << "ecertctl_served_matches{" << labels(s) << "} " << (s.served->matches ? 1 : 0) << "\n";
+  return out.str();
+}
+
+}  // namespace ecert

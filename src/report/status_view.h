@@ -1,0 +1,17 @@
+// Rendering status: text, JSON and Prometheus text format.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/status.h"
+
+namespace ecert {
+
+std::string status_text(const StatusReport& r);
+nlohmann::json status_json(const StatusReport& r, const std::string& manifest_arg);
+// Metric names follow cert-manager's (certificate expiration timestamp,
+// ready status), prefixed ecertctl_.
+std::string status_prometheus(const StatusReport& r);
+
+}  // namespace ecert
