@@ -40,6 +40,7 @@ passphrase-protected (Debian ships the same directive pointing at
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -271,6 +272,7 @@ def _minimal_req_config() -> str:
         fd, p = tempfile.mkstemp(prefix="harness-req-", suffix=".cnf")
         with os.fdopen(fd, "w") as f:
             f.write("[ req ]\ndistinguished_name = dn\nprompt = no\nstring_mask = utf8only\n[ dn ]\n")
+        atexit.register(lambda: os.path.exists(p) and os.unlink(p))
         _MINIMAL_REQ_CONFIG = p
     return _MINIMAL_REQ_CONFIG
 
