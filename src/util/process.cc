@@ -30,7 +30,10 @@ Result<CommandResult> RealCommandRunner::run(const std::vector<std::string>& arg
   try {
     std::vector<std::string> args(argv.begin() + 1, argv.end());
     bp::group group;
-    bp::child child(exe, bp::args(args), bp::std_in.close(),
+    // stdin is /dev/null, not a closed descriptor: a daemon started from
+    // here (apachectl start) would otherwise get a listening socket as fd 0
+    // and then lose it when it points its stdio at /dev/null.
+    bp::child child(exe, bp::args(args), bp::std_in < bp::null,
                     (bp::std_out & bp::std_err) > out_path, group);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::error_code ec;

@@ -19,7 +19,7 @@ struct CommandResult {
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
-  // Runs argv without a shell, stdin closed. A command still running after
+  // Runs argv without a shell, stdin at /dev/null (never a terminal). A command still running after
   // `timeout` is killed with its process group and reported as timed_out.
   // Returns an error only when the command could not be started at all.
   virtual Result<CommandResult> run(const std::vector<std::string>& argv,
