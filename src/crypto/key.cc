@@ -130,8 +130,9 @@ Result<SecretString> PrivateKey::to_pem(Cipher cipher, const SecretString* passp
     klen = static_cast<int>(passphrase->size());
   }
   ERR_clear_error();
-  // A secure-memory BIO clears its buffer when it grows and when it is freed,
-  // so no copy of the key PEM is left behind in freed heap.
+  // A secure-memory BIO clears its buffer when it grows and when it is
+  // freed; the explicit cleanse below keeps that true should the BIO type
+  // ever change.
   ossl::Bio bio(BIO_new(BIO_s_secmem()));
   if (!bio) return ossl::error("cannot write private key");
   // No callback: with a cipher the passphrase is always given, and in
@@ -140,7 +141,11 @@ Result<SecretString> PrivateKey::to_pem(Cipher cipher, const SecretString* passp
                                     nullptr) != 1) {
     return ossl::error("cannot write private key");
   }
-  return SecretString(ossl::bio_contents(bio.get()));
+  SecretString pem(ossl::bio_contents(bio.get()));
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(bio.get(), &mem);
+  if (mem != nullptr && mem->data != nullptr) OPENSSL_cleanse(mem->data, mem->max);
+  return pem;
 }
 
 bool PrivateKey::is_rsa() const { return EVP_PKEY_is_a(pkey_.get(), "RSA") == 1; }

@@ -115,6 +115,31 @@ TEST_CASE("an IP literal as server name is not sent as SNI") {
   CHECK(sni == "(none)");
 }
 
+TEST_CASE("a bracketed IPv6 literal is accepted") {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 4) != 0) {
+    if (fd >= 0) ::close(fd);
+    MESSAGE("no IPv6 loopback here; skipped");
+    return;
+  }
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int port = ntohs(addr.sin6_port);
+  std::string sni;
+  std::thread server([&] { sni = serve_once(fd); });
+  auto served = fetch_served_chain("[::1]", port, "www.myserver.com", 5000ms);
+  server.join();
+  ::close(fd);
+  INFO(served.status().message());
+  REQUIRE(served);
+  CHECK(sni == "www.myserver.com");
+  CHECK(served->certificates.size() == 3);
+}
+
 TEST_CASE("a closed port is an error naming host:port") {
   int port = 0;
   {

@@ -246,6 +246,21 @@ TEST_CASE("verify_chain checks validity at the given time") {
   CHECK(future.message().find("certificate has expired") != std::string::npos);
 }
 
+TEST_CASE("a certificate issued from our CSR carries its subject and key, and chains") {
+  const auto& pki = hkpost_pki();
+  const PrivateKey& key = testpki::cached_key(2);
+  auto csr = make_csr_pem(key, ecert_subject("My Organization", "shop.example.com"));
+  REQUIRE(csr);
+  testpki::CertSpec spec;
+  spec.dns_names = {"shop.example.com", "www.shop.example.com"};
+  auto cert = testpki::issue_from_csr(pki.sub, pki.sub_key, *csr, spec);
+  REQUIRE(cert);
+  CHECK(cert->subject() == ecert_subject("My Organization", "shop.example.com"));
+  CHECK(cert->public_key_der() == key.public_key_der());
+  CHECK(cert->dns_names() == spec.dns_names);
+  CHECK(verify_chain(*cert, pki.sub, pki.cross, pki.trust_pem(), std::time(nullptr)).is_ok());
+}
+
 TEST_CASE("copies share the certificate") {
   Certificate copy = leaf();
   CHECK(copy.get() == leaf().get());
