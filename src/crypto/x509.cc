@@ -242,9 +242,14 @@ Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certi
   // The explicit links first: they name the culprit in the operator's words,
   // where the store would only say "unable to get local issuer certificate".
   if (!leaf.signed_by(sub)) {
-    return Status::invalid("the sub CA '" + cn_or_subject(sub) +
-                           "' did not sign the certificate (issuer: '" + last_cn(leaf.issuer()) +
-                           "')");
+    const std::string issuer_cn = last_cn(leaf.issuer());
+    // "did not sign (issuer: X)" reads as a contradiction when X is the sub
+    // CA's own name; say what differs.
+    const std::string detail = issuer_cn == sub.common_name()
+                                   ? "its issuer has that name but a different key"
+                                   : "issuer: '" + issuer_cn + "'";
+    return Status::invalid("the sub CA '" + cn_or_subject(sub) + "' did not sign the certificate (" +
+                           detail + ")");
   }
   if (!sub.signed_by(cross)) {
     return Status::invalid("the cross certificate '" + cn_or_subject(cross) +
