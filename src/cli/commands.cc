@@ -26,8 +26,16 @@ void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 // too) and returns nullopt when the manifest cannot be used.
 std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
   LoadResult res = load_manifest_file(fs, opt.manifest);
-  if (opt.format == "json" && !res.ok()) {
-    print_json(diagnostics_json(res.diagnostics));
+  if (!res.ok() && opt.format != "text") {
+    std::string msg;
+    for (const auto& d : res.diagnostics) msg += (msg.empty() ? "" : "\n") + d.str();
+    if (opt.format == "ansible")
+      print_json({{"format_version", "1"}, {"changed", false}, {"failed", true}, {"msg", msg}});
+    else if (opt.format == "salt")
+      std::cout << nlohmann::json({{"changed", false}, {"comment", msg}}).dump() << "\n";
+    else
+      print_json(diagnostics_json(res.diagnostics));
+    for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
     return std::nullopt;
   }
   for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
@@ -64,8 +72,16 @@ ApplyOptions apply_options(const CommonOptions& opt) {
 
 void render(const Report& report, const CommonOptions& opt) {
   if (opt.format == "json") print_json(report_json(report, opt.manifest));
+  else if (opt.format == "ansible") print_json(report_ansible(report, opt.manifest));
+  else if (opt.format == "salt") std::cout << report_salt(report) << "\n";
   else std::cout << report_text(report);
 }
+
+constexpr const char* kPlanKind = "ecertctl-plan";
+
+// A saved plan must name its manifest absolutely: it is applied later, maybe
+// from another directory.
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
 
 int exit_code(const Report& report) { return report.failed() ? 1 : 0; }
 
@@ -94,12 +110,18 @@ int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detaile
   if (!out_path.empty()) {
     // Written by the caller's hand: --out is the one place plan writes, and
     // only where it is told to.
+    auto manifest_text = fs.read_file(opt.manifest);
     nlohmann::json saved = report_json(report, opt.manifest);
+    saved["kind"] = kPlanKind;
+    saved["manifest_path"] = absolute(opt.manifest);
+    saved["manifest_sha256"] = manifest_text ? sha256_hex(*manifest_text) : "";
+    saved["selected_sites"] = opt.sites;
     saved["inputs"] = report.plan.inputs;
-    std::ofstream f(out_path);
-    f << saved.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "error: cannot write the plan to " << out_path << "\n";
+    WriteOptions wo;
+    wo.new_file_mode = 0600;
+    fs::path out = fs::absolute(out_path);
+    if (Status st = fs.write_atomic(out, saved.dump(2) + "\n", wo); !st) {
+      std::cerr << "error: cannot write the plan: " << st.message() << "\n";
       return 1;
     }
   }
@@ -113,8 +135,32 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
   RealFileSystem fs;
   std::optional<Plan> plan;
   if (!saved_plan.empty()) {
-    std::cerr << "error: applying a saved plan is not supported yet\n";
-    return 1;
+    auto text = fs.read_file(saved_plan);
+    if (!text) {
+      std::cerr << "error: " << text.status().message() << "\n";
+      return 1;
+    }
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("kind", "") != kPlanKind || j.value("format_version", "") != "1" ||
+        !j.contains("inputs") || !j["inputs"].is_object()) {
+      std::cerr << "error: " << saved_plan << " is not a plan saved by `ecertctl plan --out`\n";
+      return 1;
+    }
+    const std::string manifest_path = j.value("manifest_path", "");
+    if (!opt.manifest.empty() && absolute(opt.manifest) != manifest_path) {
+      std::cerr << "error: " << saved_plan << " was made for " << manifest_path << ", not " << opt.manifest << "\n";
+      return 1;
+    }
+    opt.manifest = manifest_path;
+    auto current = fs.read_file(manifest_path);
+    if (!current || sha256_hex(*current) != j.value("manifest_sha256", "")) {
+      std::cerr << "error: the saved plan is stale: the manifest " << manifest_path
+                << " changed since the plan was made; nothing was done. Make a new plan.\n";
+      return 1;
+    }
+    opt.sites = j.value("selected_sites", std::vector<std::string>{});
+    plan.emplace();
+    plan->inputs = j["inputs"].get<std::map<std::string, std::string>>();
   }
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
@@ -122,6 +168,7 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
   o.dry_run = dry_run;
   o.restart = restart;
   o.lock_wait = std::chrono::seconds(lock_wait_seconds);
+  if (plan) o.saved_plan = &*plan;
   if (opt.format == "text" && ::isatty(STDERR_FILENO)) {
     o.progress = [](std::size_t done, std::size_t total) {
       std::cerr << "\rgenerating keys: " << done << "/" << total << (done == total ? "\n" : "") << std::flush;

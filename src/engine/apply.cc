@@ -16,6 +16,7 @@
 #include "engine/lock.h"
 #include "engine/observe.h"
 #include "engine/passphrase.h"
+#include "engine/vhost_edits.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -116,6 +117,7 @@ class Applier {
     WriteOptions wo;
     wo.new_file_mode = new_mode;
     if (Status s = fs_.write_atomic(path, data, wo); !s) return s;
+    r_.diffs.push_back(FileDiff{real->string(), w.old.value_or(""), data});
     written_.push_back(std::move(w));
     return Status::ok();
   }
@@ -238,40 +240,7 @@ class Applier {
   }
 
   void vhost_step() {
-    // Edits are grouped by the real file they land in, so several vhosts in
-    // one file (and one file per vhost) are each written once.
-    struct FileEdits {
-      fs::path path;
-      std::vector<apache::VhostEdit> blocks;          // the vhost's own file
-      std::vector<apache::DirectiveEdit> directives;  // files Included inside a vhost
-      std::set<std::size_t> sites;
-    };
-    std::map<std::string, FileEdits> by_file;
-    for (std::size_t i = 0; i < m_.sites.size(); ++i) {
-      Change* c = find(i, Operation::kPatchVhost);
-      if (!c || failed(i)) continue;
-      const auto& vh = observed_vhosts_.at(i);
-      const Site& site = m_.sites[i];
-      apache::VhostEdit edit;
-      edit.vhost_line = vh.line;
-      edit.settings = {site.key.path.string(), site.certificate.string(), site.chain.string()};
-      for (const auto& d : vh.ssl) {
-        if (d.real_file == vh.real_file) continue;
-        auto& fe = by_file[d.real_file.string()];
-        fe.path = d.real_file;
-        const std::string& value = d.name == "SSLCertificateFile"      ? edit.settings.cert_file
-                                   : d.name == "SSLCertificateKeyFile" ? edit.settings.key_file
-                                                                       : edit.settings.chain_file;
-        fe.directives.push_back({d.line, d.name, value});
-        fe.sites.insert(i);
-        edit.defined_in_includes.push_back(d.name);
-      }
-      auto& fe = by_file[vh.real_file.string()];
-      fe.path = vh.real_file;
-      fe.blocks.push_back(std::move(edit));
-      fe.sites.insert(i);
-    }
-    for (auto& [name, fe] : by_file) {
+    for (auto& [name, fe] : group_vhost_edits(m_, r_.plan, observed_vhosts_)) {
       auto fail_all = [&](const std::string& why) {
         for (std::size_t i : fe.sites)
           if (Change* c = find(i, Operation::kPatchVhost)) fail(i, *c, why);
@@ -286,15 +255,9 @@ class Applier {
         fail_all(fe.path.string() + " changed while ecertctl ran; run again");
         continue;
       }
-      if (!fe.blocks.empty() && !fe.directives.empty()) {
-        fail_all(fe.path.string() + " holds a vhost and SSL directives Included into another vhost; "
-                 "edit it by hand or move the directives into the vhost");
-        continue;
-      }
-      auto patched = fe.blocks.empty() ? apache::patch_directive_lines(*content, fe.directives)
-                                       : apache::patch_config_text(*content, fe.blocks);
+      auto patched = apply_file_edits(*content, fe);
       if (!patched) {
-        fail_all(fe.path.string() + ": " + patched.status().message());
+        fail_all(patched.status().message());
         continue;
       }
       if (Status s = replace_apache_file(fe.path, *patched, 0644); !s) fail_all(s.message());
@@ -447,6 +410,39 @@ std::string holder_text(const ApplyOptions& opt) {
   return "pid " + std::to_string(::getpid()) + ", ecertctl apply -f " + opt.manifest_arg + ", since " + utc_stamp();
 }
 
+// What the chain and vhost files would become: the same edits apply makes,
+// computed in memory.
+std::vector<FileDiff> predict_diffs(const Manifest& manifest, const Observed& obs, const Plan& plan,
+                                    const FileSystem& fs) {
+  std::vector<FileDiff> out;
+  auto current = [&](const fs::path& p) {
+    auto data = fs.read_file(p);
+    return data ? std::move(*data) : std::string();
+  };
+  std::map<std::size_t, apache::VirtualHost> vhosts;
+  for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
+    if (obs.sites[i].vhost.vhost) vhosts.emplace(i, *obs.sites[i].vhost.vhost);
+    for (const auto& c : plan.sites[i].changes) {
+      if (c.action != Action::kCreate && c.action != Action::kUpdate) continue;
+      if (c.op == Operation::kWriteChain)
+        out.push_back(FileDiff{c.path, current(c.path), obs.sites[i].ca.chain_pem});
+      if (c.op == Operation::kConvertToPem)
+        out.push_back(FileDiff{c.path, "(DER certificate)", obs.sites[i].cert.pem});
+    }
+  }
+  for (auto& [name, fe] : group_vhost_edits(manifest, plan, vhosts)) {
+    std::string before = current(fe.path);
+    auto after = apply_file_edits(before, fe);
+    if (after) out.push_back(FileDiff{fe.path.string(), before, *after});
+  }
+  // Two sites sharing one chain file predict it twice; keep one.
+  std::set<std::string> paths;
+  std::vector<FileDiff> unique;
+  for (auto& d : out)
+    if (paths.insert(d.path).second) unique.push_back(std::move(d));
+  return unique;
+}
+
 }  // namespace
 
 Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOptions& options) {
@@ -456,6 +452,7 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOpti
   Observed obs = observe(manifest, fs, ObserveOptions{});
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.apache.restart_needed = r.plan.restart;
+  r.diffs = predict_diffs(manifest, obs, r.plan, fs);
   return r;
 }
 

@@ -29,6 +29,13 @@ struct SiteVerify {
   std::string detail;
 };
 
+// A file Apache reads, before and after (never key material).
+struct FileDiff {
+  std::string path;
+  std::string before;  // "" when the file did not exist
+  std::string after;
+};
+
 struct Report {
   std::string command;  // "plan", "apply"
   bool dry_run = false;
@@ -36,6 +43,7 @@ struct Report {
   ApacheOutcome apache;
   std::vector<SiteVerify> verified;
   std::vector<std::string> errors;  // run-level errors (lock, stale plan)
+  std::vector<FileDiff> diffs;      // plan: predicted; apply: written (rolled-back ones too)
   bool failed() const { return plan.has_errors() || !errors.empty() || !apache.error.empty(); }
 };
 

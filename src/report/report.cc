@@ -88,6 +88,48 @@ std::string report_text(const Report& r) {
   return out.str();
 }
 
+std::string report_summary(const Report& r) {
+  auto n = action_counts(r.plan);
+  const bool would = r.dry_run || r.command == "plan";
+  std::string out = would ? std::to_string(n["create"]) + " to create, " + std::to_string(n["update"]) + " to update, "
+                          : std::to_string(n["create"]) + " created, " + std::to_string(n["update"]) + " updated, ";
+  out += std::to_string(n["pending"]) + " pending, " + std::to_string(n["error"]) + " errors";
+  if (would) out += r.plan.restart ? "; Apache would be restarted" : "; no Apache restart";
+  else if (r.apache.restarted) out += "; Apache restarted";
+  else if (r.apache.restart_needed && r.apache.error.empty()) out += "; Apache restart needed";
+  std::vector<std::string> problems = r.errors;
+  if (!r.apache.error.empty()) problems.push_back(r.apache.error);
+  for (const auto& s : r.plan.sites)
+    for (const auto& c : s.changes)
+      if (c.action == Action::kError && c.reason.rfind("not checked:", 0) != 0 && c.reason.rfind("not done:", 0) != 0)
+        problems.push_back(s.name + " " + resource_name(c.kind) + ": " + c.reason);
+  for (std::size_t i = 0; i < problems.size() && i < 3; ++i) out += "; " + problems[i];
+  if (problems.size() > 3) out += "; (" + std::to_string(problems.size() - 3) + " more)";
+  return out;
+}
+
+nlohmann::json report_ansible(const Report& r, const std::string& manifest_arg) {
+  nlohmann::json full = report_json(r, manifest_arg);
+  nlohmann::json diff = nlohmann::json::array();
+  for (const auto& d : r.diffs)
+    diff.push_back({{"before_header", d.path}, {"after_header", d.path}, {"before", d.before}, {"after", d.after}});
+  const bool would = r.dry_run || r.command == "plan";
+  return {{"format_version", "1"},
+          {"changed", r.plan.has_changes() && !(r.failed() && r.apache.rolled_back && !r.plan.has_changes())},
+          {"failed", r.failed()},
+          {"msg", report_summary(r)},
+          {"restart_needed", would ? r.plan.restart : (r.apache.restart_needed && !r.apache.restarted && r.apache.error.empty())},
+          {"restarted", !would && r.apache.restarted},
+          {"sites", full["sites"]},
+          {"apache", full["apache"]},
+          {"diff", diff}};
+}
+
+std::string report_salt(const Report& r) {
+  nlohmann::json j = {{"changed", r.plan.has_changes()}, {"comment", report_summary(r)}};
+  return j.dump();
+}
+
 nlohmann::json diagnostics_json(const Diagnostics& diags) {
   nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
   for (const auto& d : diags) {

@@ -15,6 +15,17 @@ nlohmann::json report_json(const Report& report, const std::string& manifest_arg
 // Human text: one block per site, then Apache, then a summary line.
 std::string report_text(const Report& report);
 
+// One line summing a run up: counts, Apache's outcome, the first errors.
+std::string report_summary(const Report& report);
+
+// What an Ansible module returns: changed, failed, msg, restart_needed,
+// sites, and diff (before/after of chain and vhost files, never keys).
+nlohmann::json report_ansible(const Report& report, const std::string& manifest_arg);
+
+// What Salt's cmd.run with stateful: True reads from the last line of
+// stdout: a one-line JSON object with "changed" and "comment".
+std::string report_salt(const Report& report);
+
 // Manifest diagnostics as JSON ({"format_version":"1","errors":[...]}).
 nlohmann::json diagnostics_json(const Diagnostics& diags);
 
