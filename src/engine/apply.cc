@@ -406,9 +406,6 @@ class Applier {
   std::vector<Written> written_;
 };
 
-std::string holder_text(const ApplyOptions& opt) {
-  return "pid " + std::to_string(::getpid()) + ", ecertctl apply -f " + opt.manifest_arg + ", since " + utc_stamp();
-}
 
 // What the chain and vhost files would become: the same edits apply makes,
 // computed in memory.
@@ -464,7 +461,7 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
   }
   Report r;
   r.command = "apply";
-  auto lock = RunLock::acquire(options.state_dir, options.lock_wait, holder_text(options));
+  auto lock = RunLock::acquire(options.state_dir, options.lock_wait);
   if (!lock) {
     r.errors.push_back(lock.status().message());
     return r;

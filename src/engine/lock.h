@@ -15,10 +15,10 @@ class RunLock {
   RunLock& operator=(RunLock&&) = delete;
   ~RunLock();
 
-  // Takes an exclusive lock on `dir`/lock, creating `dir` (0700) if needed,
-  // waiting at most `wait`. On timeout the error names the holder (pid,
-  // command, start time) as it wrote them. `holder` describes this run.
-  static Result<RunLock> acquire(const fs::path& dir, std::chrono::seconds wait, const std::string& holder);
+  // Takes an exclusive lock on `dir`/lock, creating `dir` (0700) and the
+  // file if needed (and writing nothing else), waiting at most `wait`. On
+  // timeout the error names the holder's pid and command line.
+  static Result<RunLock> acquire(const fs::path& dir, std::chrono::seconds wait);
 
  private:
   explicit RunLock(int fd) : fd_(fd) {}

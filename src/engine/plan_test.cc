@@ -90,9 +90,17 @@ apache::VirtualHost vhost_with(const Site& s, bool configured) {
   vh.addresses = {"*:443"};
   vh.server_name = s.name;
   if (configured) {
-    vh.ssl = {{"SSLCertificateFile", s.certificate.string(), 5},
-              {"SSLCertificateKeyFile", s.key.path.string(), 6},
-              {"SSLCertificateChainFile", s.chain.string(), 7}};
+    auto directive = [&](const char* name, const fs::path& value, int line) {
+      apache::SslDirective d;
+      d.name = name;
+      d.value = value.string();
+      d.line = line;
+      d.file = d.real_file = vh.file;
+      return d;
+    };
+    vh.ssl = {directive("SSLCertificateFile", s.certificate, 5),
+              directive("SSLCertificateKeyFile", s.key.path, 6),
+              directive("SSLCertificateChainFile", s.chain, 7)};
   }
   return vh;
 }

@@ -53,6 +53,10 @@ nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
 
 std::string report_text(const Report& r) {
   std::ostringstream out;
+  if (r.plan.sites.empty() && !r.errors.empty()) {  // refused before planning (lock, stale plan)
+    for (const auto& e : r.errors) out << "error: " << e << "\n";
+    return out.str();
+  }
   const bool would = r.dry_run || r.command == "plan";
   for (const auto& s : r.plan.sites) {
     out << s.name << " (" << s.feature << "): " << site_state_name(s.state()) << "\n";
