@@ -44,6 +44,7 @@ class Applier {
       : m_(m), fs_(fs), runner_(runner), opt_(opt), r_(r), stamp_(utc_stamp()) {}
 
   void run() {
+    remove_leftover_temp_files();
     generate_keys_step();
     for (std::size_t i = 0; i < m_.sites.size(); ++i) site_files_step(i);
     vhost_step();
@@ -120,6 +121,28 @@ class Applier {
     r_.diffs.push_back(FileDiff{real->string(), w.old.value_or(""), data});
     written_.push_back(std::move(w));
     return Status::ok();
+  }
+
+  // A run killed mid-write leaves ".NAME.ecertctl-tmp.XXXXXX" beside the
+  // file it was replacing; the file itself is whole (old or new). Remove them.
+  void remove_leftover_temp_files() {
+    std::set<std::string> dirs;
+    for (const auto& site : m_.sites)
+      for (const fs::path& p : {site.key.path, site.csr, site.certificate, site.chain})
+        dirs.insert(p.parent_path().string());
+    for (const auto& [i, vh] : observed_vhosts_) {
+      dirs.insert(vh.real_file.parent_path().string());
+      for (const auto& d : vh.ssl) dirs.insert(d.real_file.parent_path().string());
+    }
+    for (const auto& dir : dirs) {
+      auto names = fs_.list_dir(dir);
+      if (!names) continue;
+      for (const auto& name : *names) {
+        const auto mark = name.rfind(".ecertctl-tmp.");
+        if (name.empty() || name[0] != '.' || mark == std::string::npos || name.size() - mark != 20) continue;
+        if (Status s = fs_.remove(fs::path(dir) / name); !s) r_.errors.push_back(s.message());
+      }
+    }
   }
 
   void generate_keys_step() {
