@@ -184,7 +184,7 @@ int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
   RealFileSystem fs;
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
-  StatusReport r = collect_status(*manifest, fs, opt.manifest);
+  StatusReport r = collect_status(*manifest, fs, opt.manifest, opt.state_dir);
   if (!textfile_dir.empty()) {
     // node_exporter reads every *.prom file: write atomically so it never
     // sees half a file.

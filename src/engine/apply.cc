@@ -188,6 +188,7 @@ class Applier {
   void site_files_step(std::size_t i) {
     const Site& site = m_.sites[i];
     if (failed(i)) return;
+    for (const auto& c : sp(i).changes) reload_needed_ |= c.op == Operation::kReload && c.action == Action::kUpdate;
 
     if (Change* c = find(i, Operation::kPromoteStaged)) {
       if (Status s = promote(site); !s) return fail(i, *c, s.message());
@@ -335,8 +336,33 @@ class Applier {
     return Status::ok();
   }
 
+  // Remembers what Apache now runs with, for sites that are in place, so a
+  // file replaced behind ecertctl's back later is noticed (engine/installed.h).
+  void record_installed() {
+    const InstalledState before = read_installed(fs_, opt_.state_dir);
+    InstalledState now = before;
+    for (std::size_t i = 0; i < m_.sites.size(); ++i) {
+      const auto state = sp(i).state();
+      if (state != SitePlan::State::kConverged && state != SitePlan::State::kChanges) continue;
+      const Site& site = m_.sites[i];
+      auto digest = [&](const fs::path& p) {
+        auto data = fs_.read_file(p);
+        return data ? sha256_hex(*data) : std::string();
+      };
+      now[site.name] = InstalledRecord{digest(site.key.path), digest(site.certificate), digest(site.chain)};
+    }
+    if (now == before) return;
+    WriteOptions wo;
+    wo.new_file_mode = 0600;
+    if (Status s = fs_.write_atomic(installed_state_path(opt_.state_dir), render_installed(now), wo); !s)
+      r_.errors.push_back("cannot record what Apache runs with: " + s.message());
+  }
+
   void apache_step() {
-    if (written_.empty()) return;
+    if (written_.empty() && !reload_needed_) {
+      record_installed();
+      return;
+    }
     r_.apache.restart_needed = true;
     if (Status s = run_command(m_.apache.configtest, "configtest"); !s) {
       rollback();
@@ -345,7 +371,10 @@ class Applier {
       return;
     }
     r_.apache.configtest_ok = true;
-    if (!opt_.restart) return;
+    if (!opt_.restart) {
+      record_installed();  // the caller restarts (an Ansible handler)
+      return;
+    }
     if (Status s = restart(); !s) {
       rollback();
       Status again = restart();
@@ -368,7 +397,10 @@ class Applier {
       any_failed |= !v.ok;
       r_.verified.push_back(std::move(v));
     }
-    if (!any_failed) return;
+    if (!any_failed) {
+      record_installed();
+      return;
+    }
     rollback();
     Status again = restart();
     r_.apache.error = "verify failed: Apache does not serve the installed certificate and chain; every file this run "
@@ -427,7 +459,22 @@ class Applier {
   std::map<std::size_t, crypto::PrivateKey> new_keys_;
   std::set<std::string> promoted_;
   std::vector<Written> written_;
+  bool reload_needed_ = false;
 };
+
+}  // namespace
+
+void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir, Observed& obs) {
+  const fs::path path = installed_state_path(state_dir);
+  auto text = fs.read_file(path);
+  obs.inputs[path.string()] = text ? sha256_hex(*text) : "absent";
+  if (!text) return;
+  InstalledState state = read_installed(fs, state_dir);
+  for (std::size_t i = 0; i < manifest.sites.size(); ++i)
+    if (auto it = state.find(manifest.sites[i].name); it != state.end()) obs.sites[i].installed = it->second;
+}
+
+namespace {
 
 
 // What the chain and vhost files would become: the same edits apply makes,
@@ -470,6 +517,7 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOpti
   r.command = "plan";
   r.dry_run = true;
   Observed obs = observe(manifest, fs, ObserveOptions{});
+  attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.apache.restart_needed = r.plan.restart;
   r.diffs = predict_diffs(manifest, obs, r.plan, fs);
@@ -490,6 +538,7 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
     return r;
   }
   Observed obs = observe(manifest, fs, ObserveOptions{});
+  attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   if (options.saved_plan) {
     std::vector<std::string> changed;

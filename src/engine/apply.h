@@ -62,6 +62,10 @@ struct ApplyOptions {
 // is in the report. REQUIRES: a manifest that loaded without errors.
 Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, const ApplyOptions& options);
 
+// Attaches to each site of `obs` the record of what Apache was last
+// restarted with (read from `state_dir`; reading only).
+void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir, Observed& obs);
+
 // Plans without applying (plan and --dry-run): writes nothing, takes no lock.
 Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOptions& options);
 

@@ -10,6 +10,7 @@
 
 #include "apache/config.h"
 #include "crypto/csr.h"
+#include "engine/installed.h"
 #include "util/status.h"
 
 namespace ecert {
@@ -81,6 +82,9 @@ struct SiteFacts {
   CaFacts ca;
   FileFacts chain;
   VhostFacts vhost;
+  // What Apache was last restarted with (engine/installed.h); unset when
+  // there is no record for the site.
+  std::optional<InstalledRecord> installed;
 };
 
 struct Observed {

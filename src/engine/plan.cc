@@ -402,6 +402,26 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
                    diffs.empty() ? "SSL directives in place" : join(diffs, "; "),
                    diffs.empty() ? Operation::kNone : Operation::kPatchVhost, true);
   sp.changes.push_back(vc);
+
+  // Everything is in place, but a file may have been replaced since Apache
+  // last loaded it (a re-issued certificate dropped over the old one).
+  if (f.installed && sp.state() == SitePlan::State::kConverged) {
+    const std::pair<ResourceKind, std::pair<std::string, std::string>> loaded[] = {
+        {ResourceKind::kKey, {f.installed->key, f.key.file.digest}},
+        {ResourceKind::kCertificate, {f.installed->certificate, f.cert.file.digest}},
+        {ResourceKind::kChain, {f.installed->chain, f.chain.digest}},
+    };
+    for (const auto& [kind, digests] : loaded) {
+      if (digests.first == digests.second) continue;
+      for (auto& c : sp.changes)
+        if (c.kind == kind) {
+          c.action = Action::kUpdate;
+          c.op = Operation::kReload;
+          c.apache_reads = true;
+          c.reason = "changed on disk since Apache was last restarted; Apache must reload it (" + c.reason + ")";
+        }
+    }
+  }
   return sp;
 }
 

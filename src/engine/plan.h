@@ -25,6 +25,7 @@ enum class Operation {
   kConvertToPem,     // certificate was DER: rewrite it as PEM in place
   kWriteChain,       // write sub CA + cross certificate
   kPatchVhost,       // set the three SSL directives in the vhost
+  kReload,           // nothing to write: a file Apache reads changed on disk since its last restart
 };
 
 struct Change {

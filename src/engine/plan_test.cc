@@ -359,3 +359,26 @@ TEST_CASE("one site's error leaves the other site's plan intact") {
 }
 
 }  // namespace ecert
+
+namespace ecert {
+
+TEST_CASE("a certificate replaced in place since Apache's last restart asks for a reload") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.cert.file.digest = "new-cert";
+  f.installed = InstalledRecord{"d", "old-cert", "chain-digest"};
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& c = change(p.sites[0], ResourceKind::kCertificate);
+  CHECK(c.action == Action::kUpdate);
+  CHECK(c.op == Operation::kReload);
+  CHECK(c.reason.find("changed on disk since Apache was last restarted") == 0);
+  CHECK(p.restart);
+  CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kNoOp);
+
+  f.installed = InstalledRecord{"d", "new-cert", "chain-digest"};
+  Plan same = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  CHECK_FALSE(same.restart);
+  CHECK(same.sites[0].state() == SitePlan::State::kConverged);
+}
+
+}  // namespace ecert

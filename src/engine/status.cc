@@ -2,6 +2,7 @@
 
 #include "crypto/tls.h"
 #include "crypto/x509.h"
+#include "engine/apply.h"
 #include "engine/observe.h"
 
 namespace ecert {
@@ -44,9 +45,11 @@ ServedFacts probe(const Site& site, const FileSystem& fs) {
 
 }  // namespace
 
-StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg) {
+StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
+                            const fs::path& state_dir) {
   StatusReport r;
   r.observed = observe(manifest, fs, ObserveOptions{});
+  attach_installed(manifest, fs, state_dir, r.observed);
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     SiteStatus s{&manifest.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt};

@@ -32,6 +32,7 @@ struct StatusReport {
 
 // Observes and plans (writes nothing, takes no lock); for sites with
 // vhost.verify, also asks the server what it serves.
-StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg);
+StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
+                            const fs::path& state_dir);
 
 }  // namespace ecert

@@ -259,6 +259,36 @@ class RenewalTest(E2ECase, unittest.TestCase):
         again = self.run_json("apply", "-f", str(m), sb=sb)
         self.assertFalse(again["changed"])
 
+    def test_reissued_certificate_dropped_in_place_is_reloaded(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.reissue.test")
+        sb.start()
+        s = self.site(sb, "www.reissue.test", stem="reissue")
+        m = self.manifest(sb, [s])
+        self.run_json("apply", "-f", str(m), sb=sb)
+        first = self.issue(s)
+        self.run_json("apply", "-f", str(m), sb=sb)
+        self.assert_serves(sb, "www.reissue.test", first, "standard")
+        first_serial = h.served_chain(sb.port, "www.reissue.test")[0]
+
+        # The CA re-issues for the same CSR; the operator drops it over the old file.
+        self.issue(s)
+        plan = self.run_json("plan", "-f", str(m), sb=sb)
+        cert = self.resources(plan, "www.reissue.test")["certificate"]
+        self.assertEqual(cert["action"], "update", cert)
+        self.assertIn("since Apache was last restarted", cert["reason"])
+        self.assertTrue(plan["apache"]["restart"])
+        done = self.run_json("apply", "-f", str(m), sb=sb)
+        self.assertTrue(done["apache"]["restart"])
+        served = self.assert_serves(sb, "www.reissue.test", self.path_in_manifest(s["certificate"]), "standard")
+        self.assertNotEqual(h.cert_fingerprint(h.served_chain(sb.port, "www.reissue.test")[0]),
+                            h.cert_fingerprint(first_serial))
+        pid = sb.pid()
+        again = self.run_json("apply", "-f", str(m), sb=sb)
+        self.assertFalse(again["changed"])
+        self.assertFalse(again["apache"]["restart"])
+        self.assertEqual(sb.pid(), pid)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,29 @@
+// What Apache was last (re)started with, per site, as ecertctl saw it: the
+// digests of the key, certificate and chain files. A file replaced in place
+// since then (a re-issued certificate dropped over the old one) is served
+// only after a restart, so the plan asks for one.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "util/fs.h"
+
+namespace ecert {
+
+struct InstalledRecord {
+  std::string key, certificate, chain;  // sha256 of each file's content
+  bool operator==(const InstalledRecord&) const = default;
+};
+using InstalledState = std::map<std::string, InstalledRecord>;  // by site name
+
+fs::path installed_state_path(const fs::path& state_dir);
+
+// The record under `state_dir`; empty when there is none yet or it does not
+// parse (the next successful run rewrites it).
+InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir);
+
+// Canonical JSON text of `state` (stable, so an unchanged state is not rewritten).
+std::string render_installed(const InstalledState& state);
+
+}  // namespace ecert
