@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpora in fuzz/corpus/ (run from anywhere).
+
+fuzz_manifest:      every manifest of tests/manifests (good and bad) plus a few
+                    hostile ones (alias bomb, deep nesting, NUL, invalid UTF-8).
+fuzz_apache_config: small Apache configs (Debian and /usr/local shapes, CRLF,
+                    continuation lines, quoting, nested sections, broken ones).
+fuzz_pem:           certificates (PEM and DER), a bundle, CSRs, made with a
+                    throw-away CA by the openssl CLI; the private keys used
+                    are never written here. Key-reader seeds are deliberately
+                    NOT keys: valid PKCS#8 / EncryptedPrivateKeyInfo framing
+                    around random bytes, and truncated PEM text.
+Deterministic where it matters (names); certificates differ per run.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CORPUS = HERE / "corpus"
+
+
+def put(target: str, name: str, data: bytes | str) -> None:
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+def manifests() -> None:
+    for kind in ("good", "bad"):
+        for p in sorted((REPO / "tests" / "manifests" / kind).rglob("*.yaml")):
+            put("fuzz_manifest", f"{kind}-{p.stem}.yaml", p.read_bytes())
+    bomb = "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    prev = "a"
+    for i in range(8):
+        bomb += f"{chr(98 + i)}: &{chr(98 + i)} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        prev = chr(98 + i)
+    put("fuzz_manifest", "hostile-alias-bomb.yaml", bomb)
+    put("fuzz_manifest", "hostile-deep-flow.yaml", "version: 1\napache: " + "[" * 5000 + "]" * 5000 + "\n")
+    put("fuzz_manifest", "hostile-deep-block.yaml",
+        "version: 1\n" + "".join(" " * i + f"k{i}:\n" for i in range(300)) + " " * 300 + "v\n")
+    put("fuzz_manifest", "hostile-nul.yaml", b"version: 1\napache:\n  config: /etc/apa\x00che2/apache2.conf\n")
+    put("fuzz_manifest", "hostile-bad-utf8.yaml", b"version: 1\ndefaults:\n  organization: \xff\xfe\xc3\x28\n")
+    put("fuzz_manifest", "hostile-binary.yaml", bytes(range(256)) * 4)
+    put("fuzz_manifest", "hostile-tags.yaml", "version: !!binary AAAA\napache: !custom {config: /x}\n")
+    put("fuzz_manifest", "hostile-merge-key.yaml", "version: 1\nbase: &b {config: /x}\napache:\n  <<: *b\n")
+
+
+APACHE = {
+    "debian.conf": (
+        "# main\nServerRoot /srv/apache\nInclude inc/extra.conf\nIncludeOptional sites/*.conf\n"
+        "<IfModule ssl_module>\n\tListen 443\n</IfModule>\n"
+        "<VirtualHost *:80>\n\tServerName www.example.com\n</VirtualHost>\n"
+        "<IfModule mod_ssl.c>\n\t<VirtualHost _default_:443>\n\t\tServerName www.example.com\n"
+        "\t\tServerAlias example.com *.example.org\n\t\tSSLEngine on\n"
+        "\t\tSSLCertificateFile\t/etc/ssl/certs/ssl-cert-snakeoil.pem\n"
+        "\t\tSSLCertificateKeyFile /etc/ssl/private/ssl-cert-snakeoil.key\n\t</VirtualHost>\n</IfModule>\n"
+    ),
+    "crlf.conf": "<VirtualHost *:443>\r\n  ServerName a.example.com\r\n  SSLCertificateFile \"/a b/c.crt\" # note\r\n</VirtualHost>\r\n",
+    "continuation.conf": (
+        "<VirtualHost 10.0.0.1:443 [::]:443>\n    ServerName b.example.com\n"
+        "    SSLCertificateChainFile \\\n        /etc/old-chain.crt\n    # comment \\\n    Header set X y\n</VirtualHost>\n"
+    ),
+    "quoted.conf": (
+        "Define SSLDIR /etc/ssl\n<VirtualHost *:443>\nServerName ${SERVER}\n"
+        "SSLCertificateFile '${SSLDIR}/x.crt'\nSSLCertificateKeyFile \"${SSLDIR}/my key.key\"\n"
+        "<Directory \"/var/www\">\nRequire all granted\n</Directory>\n</VirtualHost>\n"
+    ),
+    "two-vhosts.conf": (
+        "<VirtualHost *:443>\nServerName one.example.com\n</VirtualHost>\n"
+        "<VirtualHost *:443>\n\tServerName two.example.com\n\tSSLCertificateFile x\n"
+        "\tSSLCertificateFile y\n</VirtualHost>\n<VirtualHost *>\nServerAlias *\n</VirtualHost>"
+    ),
+    "broken-unclosed.conf": "<VirtualHost *:443>\nServerName x.example.com\n<IfModule x>\n",
+    "broken-stray-close.conf": "</VirtualHost>\n<VirtualHost *:443>\n</Directory>\n",
+    "broken-include-loop.conf": "Include /srv/apache/httpd.conf\n<VirtualHost *:443>\n</VirtualHost>\n",
+    "include-glob.conf": "IncludeOptional /srv/apache/inc/*.conf\nInclude /srv/apache/in?/extra.conf\n",
+    "nul-and-binary.conf": b"<VirtualHost *:443>\nServerName \x00x.example.com\n\xff\xfe\n</VirtualHost>\n",
+    "empty.conf": "",
+    "no-newline.conf": "<VirtualHost *:443>\nServerName z.example.com\nSSLCertificateFile /z</VirtualHost>",
+}
+
+
+def apache() -> None:
+    for name, text in APACHE.items():
+        put("fuzz_apache_config", name, text)
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def pem_seeds() -> None:
+    with tempfile.TemporaryDirectory(prefix="ecert-seeds-") as tmp:
+        t = Path(tmp)
+        (t / "req.cnf").write_text("[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n"
+                                   "[ leaf ]\nsubjectAltName = DNS:www.example.com, DNS:shop.example.com\n"
+                                   "certificatePolicies = 2.23.140.1.2.2\nbasicConstraints = critical, CA:FALSE\n")
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ca.key", cwd=t)
+        openssl("req", "-new", "-x509", "-key", "ca.key", "-out", "ca.crt", "-days", "3650", "-config", "req.cnf",
+                "-subj", "/C=HK/O=Hongkong Post/CN=Hongkong Post e-Cert SSL CA 3 - 17", cwd=t)
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "leaf.key", cwd=t)
+        openssl("req", "-new", "-key", "leaf.key", "-out", "leaf.csr", "-config", "req.cnf",
+                "-subj", "/C=HK/ST=Hong Kong/L=Hong Kong/O=My Organization/CN=www.example.com", cwd=t)
+        openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "leaf.crt", "-days", "365", "-extfile", "req.cnf", "-extensions", "leaf", cwd=t)
+        openssl("x509", "-in", "leaf.crt", "-outform", "DER", "-out", "leaf.der", cwd=t)
+        openssl("req", "-in", "leaf.csr", "-outform", "DER", "-out", "leaf.csr.der", cwd=t)
+        # An encrypted key's framing with its ciphertext replaced by random bytes: not a key.
+        openssl("pkcs8", "-topk8", "-in", "leaf.key", "-v2", "aes-256-cbc", "-passout", "pass:throwaway",
+                "-outform", "DER", "-out", "leaf.p8.der", cwd=t)
+        enc = bytearray((t / "leaf.p8.der").read_bytes())
+        n = len(enc) - 200
+        enc[-n:] = os.urandom(n)
+        enc_pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + "\n".join(
+            base64.b64encode(bytes(enc)).decode()[i:i + 64] for i in range(0, len(base64.b64encode(bytes(enc))), 64)
+        ) + "\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        for name in ("ca.crt", "leaf.crt", "leaf.csr"):
+            put("fuzz_pem", name.replace(".", "-") + ".pem", (t / name).read_bytes())
+        put("fuzz_pem", "leaf-crt.der", (t / "leaf.der").read_bytes())
+        put("fuzz_pem", "leaf-csr.der", (t / "leaf.csr.der").read_bytes())
+        put("fuzz_pem", "bundle.pem", "junk before\n" + (t / "leaf.crt").read_text() + (t / "ca.crt").read_text())
+        put("fuzz_pem", "crlf-bundle.pem", ((t / "ca.crt").read_text()).replace("\n", "\r\n"))
+    put("fuzz_pem", "not-a-key-encrypted.pem", enc_pem)
+    # PKCS#8 PrivateKeyInfo header for RSA followed by random bytes: not a key.
+    head = bytes.fromhex("308204bd020100300d06092a864886f70d0101010500048204a7")
+    fake = head + os.urandom(0x4a7)
+    b64 = base64.b64encode(fake).decode()
+    put("fuzz_pem", "not-a-key-pkcs8.pem", "-----BEGIN PRIVATE KEY-----\n" + "\n".join(
+        b64[i:i + 64] for i in range(0, len(b64), 64)) + "\n-----END PRIVATE KEY-----\n")
+    put("fuzz_pem", "truncated-rsa-key.pem", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+        "DEK-Info: DES-EDE3-CBC,0011223344556677\n\nMIIEowIBAAKCAQEA\n")
+    put("fuzz_pem", "empty-cert.pem", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    put("fuzz_pem", "bad-base64.pem", "-----BEGIN CERTIFICATE-----\n!!!!not base64@@@@\n-----END CERTIFICATE-----\n")
+    put("fuzz_pem", "der-garbage.der", bytes.fromhex("3082ffff") + b"\x00" * 16)
+
+
+if __name__ == "__main__":
+    for d in ("fuzz_manifest", "fuzz_apache_config", "fuzz_pem"):
+        shutil.rmtree(CORPUS / d, ignore_errors=True)
+    manifests()
+    apache()
+    pem_seeds()
+    for d in sorted(CORPUS.iterdir()):
+        print(f"{d.name}: {len(list(d.iterdir()))} seeds")
