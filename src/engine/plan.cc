@@ -182,6 +182,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
                    const std::string& manifest_arg) {
   SitePlan sp;
   sp.name = site.name;
+  sp.unicode_name = site.unicode_name;
   sp.feature = feature_name(site.feature);
   const std::string rotate_cmd = "ecertctl rotate " + site_flag(manifest_arg, site.name);
   const std::string csr_cmd = "ecertctl csr " + site_flag(manifest_arg, site.name);

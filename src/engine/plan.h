@@ -39,7 +39,8 @@ struct Change {
 };
 
 struct SitePlan {
-  std::string name;  // A-label
+  std::string name;          // A-label
+  std::string unicode_name;  // as the manifest writes it (differs for IDN names)
   std::string feature;
   std::vector<Change> changes;  // key, csr, certificate, chain, vhost
   std::vector<std::string> warnings;

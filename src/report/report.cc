@@ -26,6 +26,7 @@ nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
                  {"state", site_state_name(s.state())},
                  {"resources", resources},
                  {"warnings", s.warnings}};
+    if (!s.unicode_name.empty() && s.unicode_name != s.name) site["unicode_name"] = s.unicode_name;
     for (const auto& v : r.verified)
       if (v.site == s.name) site["verify"] = {{"ok", v.ok}, {"detail", v.detail}};
     sites.push_back(std::move(site));
@@ -59,7 +60,8 @@ std::string report_text(const Report& r) {
   }
   const bool would = r.dry_run || r.command == "plan";
   for (const auto& s : r.plan.sites) {
-    out << s.name << " (" << s.feature << "): " << site_state_name(s.state()) << "\n";
+    out << s.name << " (" << (s.unicode_name.empty() || s.unicode_name == s.name ? "" : s.unicode_name + ", ")
+        << s.feature << "): " << site_state_name(s.state()) << "\n";
     for (const auto& c : s.changes) {
       std::string kind = resource_name(c.kind), action = action_name(c.action);
       out << "  " << kind << std::string(13 - kind.size(), ' ') << action
