@@ -6,6 +6,9 @@
 
 #include <climits>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 
 namespace ecert::crypto {
 namespace {
@@ -90,7 +93,85 @@ Result<ossl::X509Stack> read_trust(std::string_view trust_pem) {
   return certs;
 }
 
+// sub.signed_by(cross) for the same two certificate objects, proven once:
+// every site of a feature shares them. The memo holds a reference to both
+// objects, so an address can never be reused for another certificate while
+// it is a key. Bounded: cleared when it grows past a few hundred pairs.
+bool signed_by_memo(const Certificate& subject, const Certificate& issuer) {
+  struct Entry {
+    ossl::X509Ptr subject, issuer;
+    bool ok;
+  };
+  static std::mutex mu;
+  static std::map<std::pair<const X509*, const X509*>, Entry> memo;
+  const auto key = std::make_pair(static_cast<const X509*>(subject.get()), static_cast<const X509*>(issuer.get()));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = memo.find(key);
+    if (it != memo.end()) return it->second.ok;
+  }
+  const bool ok = subject.signed_by(issuer);
+  std::lock_guard<std::mutex> lock(mu);
+  if (memo.size() >= 256) memo.clear();
+  X509_up_ref(subject.get());
+  X509_up_ref(issuer.get());
+  memo.emplace(key, Entry{ossl::X509Ptr(subject.get()), ossl::X509Ptr(issuer.get()), ok});
+  return ok;
+}
+
+Status leaf_not_signed(const Certificate& leaf, const Certificate& sub) {
+  const std::string issuer_cn = last_cn(leaf.issuer());
+  // "did not sign (issuer: X)" reads as a contradiction when X is the sub
+  // CA's own name; say what differs.
+  const std::string detail = issuer_cn == sub.common_name()
+                                 ? "its issuer has that name but a different key"
+                                 : "issuer: '" + issuer_cn + "'";
+  return Status::invalid("the sub CA '" + cn_or_subject(sub) + "' did not sign the certificate (" +
+                         detail + ")");
+}
+
+Status cross_not_signed(const Certificate& sub, const Certificate& cross) {
+  return Status::invalid("the cross certificate '" + cn_or_subject(cross) +
+                         "' did not sign the sub CA '" + cn_or_subject(sub) + "'");
+}
+
 }  // namespace
+
+TrustStore::TrustStore(const TrustStore& other) : store_(other.store_.get()), status_(other.status_) {
+  if (store_) X509_STORE_up_ref(store_.get());
+}
+
+TrustStore& TrustStore::operator=(const TrustStore& other) {
+  if (this != &other) {
+    if (other.store_) X509_STORE_up_ref(other.store_.get());
+    store_.reset(other.store_.get());
+    status_ = other.status_;
+  }
+  return *this;
+}
+
+TrustStore TrustStore::from_pem(std::string_view trust_pem) {
+  TrustStore t;
+  auto trusted = read_trust(trust_pem);
+  if (!trusted) {
+    t.status_ = trusted.status();
+    return t;
+  }
+  ERR_clear_error();
+  ossl::X509Store store(X509_STORE_new());
+  if (!store) {
+    t.status_ = ossl::error("cannot verify the chain");
+    return t;
+  }
+  for (int i = 0; i < sk_X509_num(trusted->get()); ++i) {
+    if (X509_STORE_add_cert(store.get(), sk_X509_value(trusted->get(), i)) != 1) {
+      t.status_ = ossl::error("cannot load the trust bundle");
+      return t;
+    }
+  }
+  t.store_ = std::move(store);
+  return t;
+}
 
 Certificate::Certificate(const Certificate& other) : x509_(other.x509_.get()), was_der_(other.was_der_) {
   if (x509_) X509_up_ref(x509_.get());
@@ -237,42 +318,42 @@ bool Certificate::signed_by(const Certificate& issuer) const {
   return ok;
 }
 
+namespace {
+Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                      const TrustStore& trust, std::time_t at);
+}  // namespace
+
 Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
                     std::string_view trust_pem, std::time_t at) {
   // The explicit links first: they name the culprit in the operator's words,
   // where the store would only say "unable to get local issuer certificate".
-  if (!leaf.signed_by(sub)) {
-    const std::string issuer_cn = last_cn(leaf.issuer());
-    // "did not sign (issuer: X)" reads as a contradiction when X is the sub
-    // CA's own name; say what differs.
-    const std::string detail = issuer_cn == sub.common_name()
-                                   ? "its issuer has that name but a different key"
-                                   : "issuer: '" + issuer_cn + "'";
-    return Status::invalid("the sub CA '" + cn_or_subject(sub) + "' did not sign the certificate (" +
-                           detail + ")");
-  }
-  if (!sub.signed_by(cross)) {
-    return Status::invalid("the cross certificate '" + cn_or_subject(cross) +
-                           "' did not sign the sub CA '" + cn_or_subject(sub) + "'");
-  }
+  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
+  if (!sub.signed_by(cross)) return cross_not_signed(sub, cross);
+  return verify_to_root(leaf, sub, cross, TrustStore::from_pem(trust_pem), at);
+}
 
-  auto trusted = read_trust(trust_pem);
-  if (!trusted) return trusted.status();
+Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                    const TrustStore& trust, std::time_t at) {
+  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
+  if (!signed_by_memo(sub, cross)) return cross_not_signed(sub, cross);
+  return verify_to_root(leaf, sub, cross, trust, at);
+}
+
+namespace {
+
+// The path from leaf through sub and cross to a root of the store, at `at`.
+Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                      const TrustStore& trust, std::time_t at) {
+  if (!trust.status().is_ok()) return trust.status();
   ERR_clear_error();
-  ossl::X509Store store(X509_STORE_new());
-  if (!store) return ossl::error("cannot verify the chain");
-  for (int i = 0; i < sk_X509_num(trusted->get()); ++i) {
-    if (X509_STORE_add_cert(store.get(), sk_X509_value(trusted->get(), i)) != 1) {
-      return ossl::error("cannot load the trust bundle");
-    }
-  }
+  X509_STORE* store = trust.get();
   ossl::X509StackView untrusted(sk_X509_new_null());
   if (!untrusted || sk_X509_push(untrusted.get(), sub.get()) <= 0 ||
       sk_X509_push(untrusted.get(), cross.get()) <= 0) {
     return ossl::error("cannot verify the chain");
   }
   ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, leaf.get(), untrusted.get()) != 1) {
     return ossl::error("cannot verify the chain");
   }
   // No purpose is set: whether a certificate may serve TLS is the CA's
@@ -302,5 +383,7 @@ Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certi
                              X509_verify_cert_error_string(err) + where);
   }
 }
+
+}  // namespace
 
 }  // namespace ecert::crypto

@@ -16,6 +16,7 @@
 #include "engine/lock.h"
 #include "engine/observe.h"
 #include "engine/passphrase.h"
+#include "engine/served.h"
 #include "engine/vhost_edits.h"
 #include "util/digest.h"
 
@@ -409,41 +410,17 @@ class Applier {
     fail_apache_changes("verify failed");
   }
 
-  // One handshake (retried while Apache's graceful restart settles).
+  // Handshakes until the served chain matches, for a while: a graceful
+  // restart returns before Apache's new children serve the new files.
   std::string verify_site(const Site& site, bool& ok) {
-    const std::string& addr = *site.vhost.verify;
-    auto colon = addr.rfind(':');
-    std::string host = addr.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    int port = std::atoi(addr.c_str() + colon + 1);
-    auto cert_data = fs_.read_file(site.certificate);
-    auto chain_data = fs_.read_file(site.chain);
-    if (!cert_data || !chain_data) return "cannot read the installed files";
-    auto leaf = crypto::Certificate::parse(*cert_data);
-    auto chain = crypto::Certificate::Certificate::parse_bundle(*chain_data);
-    if (!leaf || !chain) return "cannot parse the installed files";
-    std::string last;
-    const std::string sni = site.name.rfind("*.", 0) == 0 ? site.vhost.server_name : site.name;
+    ServedFacts served;
     for (int attempt = 0; attempt < 40; ++attempt) {
-      auto served = crypto::fetch_served_chain(host, port, sni, std::chrono::milliseconds(3000));
-      if (!served) {
-        last = served.status().message();
-      } else {
-        const auto& certs = served->certificates;
-        bool match = certs.size() == 1 + chain->size() && certs[0].der() == leaf->der();
-        for (std::size_t k = 0; match && k < chain->size(); ++k) match = certs[k + 1].der() == (*chain)[k].der();
-        if (match) {
-          ok = true;
-          return "served leaf serial " + leaf->serial_hex() + " with " + std::to_string(chain->size()) +
-                 " chain certificates at " + addr + " (" + served->protocol + ")";
-        }
-        last = "served leaf serial " + (certs.empty() ? std::string("none") : certs[0].serial_hex()) + " with " +
-               std::to_string(certs.empty() ? 0 : certs.size() - 1) + " chain certificates, expected serial " +
-               leaf->serial_hex() + " with " + std::to_string(chain->size());
-      }
+      served = probe_served(site, fs_, std::chrono::milliseconds(3000));
+      if (served.matches) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
-    return "at " + addr + ": " + last;
+    ok = served.matches;
+    return served.address + ": " + served.detail;
   }
 
  public:

@@ -5,17 +5,12 @@
 
 #include "engine/observed.h"
 #include "engine/plan.h"
+#include "engine/served.h"
 #include "manifest/model.h"
 #include "util/fs.h"
 
 namespace ecert {
 
-struct ServedFacts {
-  std::string address;
-  bool reachable = false;
-  bool matches = false;  // leaf and chain equal the files on disk
-  std::string detail;
-};
 
 struct SiteStatus {
   const Site* site = nullptr;
