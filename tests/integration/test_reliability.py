@@ -249,5 +249,150 @@ class IOFaultTest(Scenario, unittest.TestCase):
         self.sb.stop()
 
 
+
+def script(path: Path, body: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return str(path)
+
+
+class ApacheFaultTest(Scenario, unittest.TestCase):
+    """configtest or restart failing or hanging, verify seeing the wrong
+    certificate: exit 1, the command's output in the message, and every file
+    Apache reads byte-identical to before."""
+
+    def assert_rolled_back(self, cp, ctx: str, *needles: str) -> None:
+        out = cp.stdout + cp.stderr
+        self.assertEqual(cp.returncode, 1, f"{ctx}: rc {cp.returncode}\n{out}")
+        for n in needles:
+            self.assertIn(n, out, f"{ctx}: {n!r} not in the output\n{out}")
+        self.assertNotIn(PASSPHRASE, out)
+        for f in self.apache_files:
+            self.assertEqual(tree(f.parent).get(f.name), self.pristine.get(self.rel(f)),
+                             f"{ctx}: {f} is not as before the run\n{out}")
+        self.assert_keys_kept(ctx)
+        self.assertEqual([str(p) for p in self.tmp.rglob(f"*{TMP_MARK}*")], [], ctx)
+        count("apache_fault", case=ctx)
+
+    def test_configtest_failing(self):
+        bad = script(self.tmp / "bin" / "configtest-fails",
+                     'echo "AH00526: Syntax error on line 7: simulated by the test" >&2\nexit 1\n')
+        self.build(configtest=[bad])
+        cp = self.apply()
+        self.assert_rolled_back(cp, "configtest failing", "configtest", "AH00526: Syntax error on line 7: simulated")
+
+    def test_restart_failing(self):
+        bad = script(self.tmp / "bin" / "restart-fails", 'echo "restart refused: simulated by the test"\nexit 1\n')
+        self.build()
+        self.m = self.manifest(self.sb, self.sites, restart=[[bad]])
+        cp = self.apply()
+        self.assert_rolled_back(cp, "restart failing", "restart", "restart refused: simulated by the test")
+
+    def test_restart_hanging_is_bounded(self):
+        hang = script(self.tmp / "bin" / "restart-hangs", 'echo "about to hang"\nexec sleep 600\n')
+        self.build()
+        self.m = self.manifest(self.sb, self.sites, restart=[[hang]], timeout=2)
+        t0 = time.monotonic()
+        cp = self.apply(timeout=60)
+        took = time.monotonic() - t0
+        self.assertLess(took, 12, f"apply took {took:.1f}s with a 2s timeout")
+        self.assert_rolled_back(cp, "restart hanging", "did not finish within 2s", "about to hang")
+        # No sleep 600 left behind by the killed restart command.
+        stray = [p for p in os.listdir("/proc") if p.isdigit() and self._cmdline(p).startswith("sleep\x00600")]
+        self.assertEqual(stray, [], "the hanging restart command was not killed")
+
+    @staticmethod
+    def _cmdline(pid: str) -> str:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def test_encrypted_key_with_builtin_passphrase_prompt_is_bounded(self):
+        # Stock mod_ssl: SSLPassPhraseDialog builtin, no exec: helper. Apache
+        # asks for the passphrase of the new (encrypted) key at start.
+        self.build(restart_style="stop-start", timeout=3)
+        conf = self.sb.ssl_conf_path
+        conf.write_text("\n".join("SSLPassPhraseDialog builtin" if l.startswith("SSLPassPhraseDialog") else l
+                                  for l in conf.read_text().split("\n")))
+        self.sb.start()  # placeholders are unencrypted: it starts
+        self.pristine_root = self.pristine_dir / "t2"
+        self.sb.stop()
+        shutil.copytree(self.tmp, self.pristine_root, symlinks=True)
+        self.pristine = tree(self.tmp, self.skip)
+        self.sb.start()
+        t0 = time.monotonic()
+        cp = self.apply(timeout=120)
+        took = time.monotonic() - t0
+        self.assertLess(took, 40, f"apply took {took:.1f}s with a 3s timeout per command")
+        self.assert_rolled_back(cp, "builtin passphrase prompt", "restart")
+        self.assertTrue("did not finish within 3s" in cp.stdout or "failed with exit code" in cp.stdout, cp.stdout)
+
+    def test_verify_sees_another_certificate(self):
+        other = self.make_sandbox("simple", name="other")
+        other.add_vhost("www.b.test")
+        other.add_vhost("www.c.test")
+        other.start()
+        self.build(verify=True)
+        for s in self.sites:
+            s["vhost"]["verify"] = f"127.0.0.1:{other.port}"
+        self.m = self.manifest(self.sb, self.sites, restart=self.sb.restart_argv_list("graceful"))
+        self.sb.start()
+        cp = self.apply(timeout=180)
+        self.assert_rolled_back(cp, "verify sees another certificate", "verify failed", f"127.0.0.1:{other.port}")
+
+
+class ConcurrencyTest(Scenario, unittest.TestCase):
+    def test_second_apply_waits_or_names_the_holder_and_plan_status_take_no_lock(self):
+        started = self.tmp.parent / f"{self.tmp.name}.started"
+        self.addCleanup(lambda: started.unlink(missing_ok=True))
+        self.build()
+        slow = script(self.tmp / "bin" / "slow-configtest",
+                      f'touch "{started}"\nsleep 4\nexec {" ".join(self.sb.configtest_argv())}\n')
+        self.m = self.manifest(self.sb, self.sites, configtest=[slow])
+        self.pristine_root = self.pristine_dir / "t2"
+        shutil.copytree(self.tmp, self.pristine_root, symlinks=True)
+        first = subprocess.Popen([h.ecertctl_path(), "apply", "-f", str(self.m)], env=self.env(self.sb),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not started.exists():
+                self.assertIsNone(first.poll(), "first apply ended before its configtest")
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            held = tree(self.tmp, self.skip)
+            trace = self.tmp.parent / f"{self.tmp.name}.trace2"
+            self.addCleanup(lambda: trace.unlink(missing_ok=True))
+            # A second apply that will not wait: refused, naming the holder, writing nothing.
+            t0 = time.monotonic()
+            cp = self.apply("--lock-wait", "0", ECERTCTL_FAULT_TRACE=str(trace))
+            self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+            self.assertIn(f"pid {first.pid}", cp.stdout + cp.stderr)
+            self.assertLess(time.monotonic() - t0, 3)
+            self.assertFalse(trace.exists() and trace.read_text(), f"the refused apply wrote: {trace.read_text() if trace.exists() else ''}")
+            # plan and status: immediate, no lock, nothing written.
+            for cmd in ("plan", "status"):
+                t0 = time.monotonic()
+                cp = self.ecertctl(cmd, "-f", self.m, env=self.env(self.sb, ECERTCTL_FAULT_TRACE=str(trace)))
+                self.assertIn(cp.returncode, (0, 1, 2), cp.stdout + cp.stderr)
+                self.assertNotIn("lock", (cp.stdout + cp.stderr).lower())
+                self.assertLess(time.monotonic() - t0, 3.5, f"{cmd} waited")
+                self.assertFalse(trace.exists(), f"{cmd} hit a write step")
+            self.assertEqual(tree(self.tmp, self.skip), held, "plan/status/refused apply changed the tree")
+            self.assertIsNone(first.poll(), "the first apply finished too early for this test to mean anything")
+            # A third apply that waits: it gets the lock after the first and finds nothing to do.
+            cp = self.apply("--lock-wait", "60", "--format", "json")
+            out1, _ = first.communicate(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+        self.assertEqual(first.returncode, 0, out1)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertFalse(json.loads(cp.stdout)["changed"], cp.stdout)
+        count("concurrency", case="apply/apply, plan, status under a held lock")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,180 @@
+"""Security: secrets never leak (output, child argv, files readable by
+others), restrictive modes, untrusted passphrase files and planted symlinks
+are refused. Real Apache sandbox, test CA."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import textwrap
+import threading
+import time
+import unittest
+from pathlib import Path
+
+import harness as h
+from e2e import PASSPHRASE, E2ECase
+
+TMP_MARK = ".ecertctl-tmp."
+
+
+def key_needles(key: Path) -> list[bytes]:
+    """Distinctive pieces of a PEM key: its base64 body lines."""
+    lines = [l for l in key.read_bytes().splitlines() if l and not l.startswith(b"-----")]
+    return [l for l in lines if len(l) >= 40]
+
+
+class ArgvSampler(threading.Thread):
+    """Samples every process's argv while a command runs."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen: set[bytes] = set()
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            for p in os.listdir("/proc"):
+                if p.isdigit():
+                    try:
+                        with open(f"/proc/{p}/cmdline", "rb") as f:
+                            self.seen.add(f.read())
+                    except OSError:
+                        pass
+            time.sleep(0.002)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.join()
+
+
+class SecretsTest(E2ECase, unittest.TestCase):
+    def _argv_logger(self, name: str, real: list[str]) -> list[str]:
+        log = self.tmp / "argv.log"
+        p = self.tmp / "bin" / name
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("#!/bin/sh\n" f'printf "%s\\n" "$0 $*" >> "{log}"\n' + "exec " + " ".join(f"'{a}'" for a in real) + ' "$@"\n')
+        p.chmod(0o755)
+        return [str(p)]
+
+    def test_passphrase_and_key_bytes_never_leak(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.add_vhost("www.b.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a", key=str(self.tmp / "keys" / "new" / "a.key"))
+        b = self.site(sb, "www.b.test", stem="b")
+        m = self.manifest(sb, [a, b], configtest=self._argv_logger("configtest", sb.configtest_argv()),
+                          restart=[self._argv_logger("restart", sb.restart_argv_list()[0])])
+        outputs: list[str] = []
+        with ArgvSampler() as sampler:
+            for args in (("apply", "-f", m), ("plan", "-f", m)):
+                cp = self.ecertctl(*args, env=self.env(sb))
+                self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+                outputs.append(cp.stdout + cp.stderr)
+            self.issue(a)
+            self.issue(b)
+            for args in (("plan", "-f", m, "--format", "json"), ("apply", "-f", m, "--format", "json"),
+                         ("apply", "-f", m), ("status", "-f", m), ("status", "-f", m, "--format", "prometheus"),
+                         ("csr", "-f", m, "--site", "www.a.test"), ("rotate", "-f", m, "--site", "www.b.test"),
+                         ("apply", "-f", m, "--format", "ansible"), ("validate", "-f", m)):
+                cp = self.ecertctl(*args, env=self.env(sb))
+                self.assertIn(cp.returncode, (0,), f"{args}\n{cp.stdout}{cp.stderr}")
+                outputs.append(cp.stdout + cp.stderr)
+        self.assertTrue((self.tmp / "argv.log").read_text().count("restart") >= 1, "restart was never run")
+
+        keys = [Path(a["key"]), Path(b["key"]), Path(b["key"] + ".new")]
+        needles = [PASSPHRASE.encode()] + [n for k in keys for n in key_needles(k)]
+        self.assertGreater(len(needles), 30)
+        # 1. No output.
+        for out in outputs:
+            for n in needles:
+                self.assertNotIn(n.decode(), out)
+        # 2. No child argv (sampled every few ms during every run, and logged by the wrappers).
+        argvs = b"\n".join(sampler.seen) + (self.tmp / "argv.log").read_bytes()
+        for n in needles:
+            self.assertNotIn(n, argvs, "a secret appeared in a process's argv")
+        # 3. No file readable by others: every file holding a secret is 0600, not a temp.
+        holders = []
+        for dirpath, dirnames, filenames in os.walk(self.tmp):
+            for name in filenames:
+                p = Path(dirpath) / name
+                if p.is_symlink() or p == sb.passphrase_file:
+                    continue
+                data = p.read_bytes()
+                if any(n in data for n in needles):
+                    holders.append(p)
+                    self.assertNotIn(TMP_MARK, name, f"temp file with a secret left behind: {p}")
+                    self.assertEqual(p.stat().st_mode & 0o777, 0o600, f"{p} holds a secret with mode {oct(p.stat().st_mode)}")
+        self.assertIn(keys[0], holders)
+        # Key files 0600; the key directories ecertctl created, 0700.
+        for k in keys:
+            self.assertEqual(k.stat().st_mode & 0o777, 0o600, k)
+        for d in (self.tmp / "keys", self.tmp / "keys" / "new"):
+            self.assertEqual(d.stat().st_mode & 0o777, 0o700, f"{d} created with {oct(d.stat().st_mode & 0o777)}")
+
+    def test_passphrase_file_readable_by_others_is_refused(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        text = m.read_text().replace('passphrase:\n      env: "ECERT_KEY_PASSPHRASE"', "")
+        pf = self.tmp / "secret" / "pass"
+        pf.parent.mkdir()
+        pf.write_text(PASSPHRASE + "\n")
+        doc = {"file": str(pf)}
+        import re as _re
+        text = _re.sub(r'passphrase:\n(\s+)env: "ECERT_KEY_PASSPHRASE"', lambda mm: f'passphrase:\n{mm.group(1)}file: "{pf}"', m.read_text())
+        self.assertIn(str(pf), text)
+        m.write_text(text)
+        for mode in (0o640, 0o604, 0o644, 0o660):
+            with self.subTest(mode=oct(mode)):
+                pf.chmod(mode)
+                cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+                out = cp.stdout + cp.stderr
+                self.assertEqual(cp.returncode, 1, out)
+                self.assertIn(str(pf), out)
+                self.assertNotIn(PASSPHRASE, out)
+                self.assertFalse(Path(a["key"]).exists(), "a key was written with an untrusted passphrase file")
+        pf.chmod(0o600)
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertTrue(Path(a["key"]).exists())
+
+    def test_symlink_planted_in_a_world_writable_directory_is_refused(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.start()
+        pub = self.tmp / "pub"
+        pub.mkdir()
+        pub.chmod(0o1777)
+        victim = self.tmp / "etc-victim"
+        victim.write_text("root:x:0:0:do not touch\n")
+        chain = pub / "hkpostca.crt"
+        os.symlink(victim, chain)
+        a = self.site(sb, "www.a.test", stem="a", chain=str(chain))
+        m = self.manifest(sb, [a])
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.issue(a)
+        before_conf = sb.ssl_conf_path.read_bytes()
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        out = cp.stdout + cp.stderr
+        self.assertEqual(cp.returncode, 1, out)
+        self.assertIn(str(chain), out)
+        self.assertIn("symlink", out)
+        self.assertEqual(victim.read_text(), "root:x:0:0:do not touch\n", "written through the planted symlink")
+        self.assertTrue(chain.is_symlink())
+        self.assertEqual(sb.ssl_conf_path.read_bytes(), before_conf)
+        self.assertEqual([p.name for p in pub.iterdir()], ["hkpostca.crt"])
+        self.assertEqual([p for p in self.tmp.rglob(f"*{TMP_MARK}*")], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
