@@ -7,7 +7,8 @@ make_fleet(dir, n, ...) writes:
   pki/                 the harness TestPKI (test CA shaped like Hongkong Post's)
   apache/              ApacheSandbox(layout="simple"); vhosts in conf/vhosts/vhosts-NNN.conf
   manifest/ecert.yaml  the manifest (paths relative to manifest/)
-  manifest/ssl.key|ssl.csr|ssl.crt/<stem>...
+  manifest/k|r|c/<stem>  keys, CSRs, certificates (c/s and c/e: the two chains)
+  manifest/s.crt, e.crt  the standard and EV sub CA certificates
   restarts             one line per Apache restart ecertctl ran (the manifest's
                        restart command is bench/restart-counter <this file>)
   state/               ECERTCTL_STATE_DIR (lock, backups)
@@ -21,6 +22,7 @@ the test CA (bench/fleetgen issue).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,20 +39,35 @@ ORG = "Bench Organization"
 
 
 def site_spec(i: int) -> dict:
-    """Site i: feature by rotation, names unique per i."""
+    """Site i: feature by rotation, short names unique per i (the manifest
+    must stay under ecertctl's 1 MiB limit at N = 10,000: ~100 bytes a site)."""
     feature = FEATURES[i % len(FEATURES)]
-    stem = f"s{i:05d}"
+    stem = f"s{i}"
     if feature == "wildcard":
-        name, server_name = f"*.w{i}.bench.test", f"www.w{i}.bench.test"
+        name, server_name = f"*.w{i}.b.test", f"x.w{i}.b.test"
     else:
-        name = server_name = f"www.{stem}.bench.test"
-    extra = [f"alt{j}.{stem}.bench.test" for j in (1, 2)] if "multi-domain" in feature else []
+        name = server_name = f"{stem}.b.test"
+    extra = [f"a.{stem}.b.test"] if "multi-domain" in feature else []
     return {"i": i, "feature": feature, "stem": stem, "name": name, "server_name": server_name,
-            "additional_names": extra}
+            "additional_names": extra, "key": f"k/{stem}", "csr": f"r/{stem}", "cert": f"c/{stem}",
+            "chain": "c/e" if feature.startswith("ev") else "c/s"}
+
+
+def site_yaml(s: dict) -> str:
+    """One site as a YAML flow mapping (compact: the manifest size limit)."""
+    parts = [f"name: '{s['name']}'", f"feature: {s['feature']}", f"key: {s['key']}", f"csr: {s['csr']}",
+             f"certificate: {s['cert']}", f"chain: {s['chain']}"]
+    if s["feature"].startswith("ev"):
+        parts.append("ca: {sub: e.crt}")
+    if s["server_name"] != s["name"]:
+        parts.append(f"vhost: {{server_name: {s['server_name']}}}")
+    if s["additional_names"]:
+        parts.append(f"additional_names: [{', '.join(s['additional_names'])}]")
+    return "  - {" + ", ".join(parts) + "}\n"
 
 
 def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool = True,
-               cipher: str = "aes-256-cbc", pool: int = 64) -> dict:
+               cipher: str = "aes-256-cbc", pool: int = 64, placeholder: bool = True) -> dict:
     d = Path(d)
     d.mkdir(parents=True, exist_ok=True)
     pki = h.TestPKI(d / "pki")
@@ -70,38 +87,26 @@ def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool =
                 f"    ServerName {s['server_name']}\n"
                 + (f"    ServerAlias {' '.join(s['additional_names'])}\n" if s["additional_names"] else "")
                 + f'    DocumentRoot "{sb.docroot}"\n'
-                f"    SSLEngine on\n"
-                f'    SSLCertificateFile "{ph_cert}"\n'
-                f'    SSLCertificateKeyFile "{ph_key}"\n'
-                f"</VirtualHost>\n")
+                + "    SSLEngine on\n"
+                + (f'    SSLCertificateFile "{ph_cert}"\n'
+                   f'    SSLCertificateKeyFile "{ph_key}"\n' if placeholder else "")
+                + "</VirtualHost>\n")
         (vdir / f"vhosts-{start // VHOSTS_PER_FILE:03d}.conf").write_text("\n".join(blocks))
+        for s in specs[start:start + VHOSTS_PER_FILE]:
+            s["vhost_file"] = str(vdir / f"vhosts-{start // VHOSTS_PER_FILE:03d}.conf")
 
     mdir = d / "manifest"
-    for sub in ("ssl.key", "ssl.csr", "ssl.crt"):
+    for sub in ("k", "r", "c"):
         (mdir / sub).mkdir(parents=True, exist_ok=True)
-    os.chmod(mdir / "ssl.key", 0o700)
+    os.chmod(mdir / "k", 0o700)
+    shutil.copy(pki.ssl_sub_path, mdir / "s.crt")
+    shutil.copy(pki.ev_sub_path, mdir / "e.crt")
     restart_log = d / "restarts"
     restart_log.write_text("")
-    sites = []
-    for s in specs:
-        ev = s["feature"].startswith("ev")
-        site = {
-            "name": s["name"],
-            "feature": s["feature"],
-            "key": f"ssl.key/{s['stem']}.key",
-            "csr": f"ssl.csr/{s['stem']}.csr",
-            "certificate": f"ssl.crt/{s['stem']}.cer",
-            "chain": f"ssl.crt/hkpostca{'-ev' if ev else ''}.crt",
-            "ca": {"sub": str(pki.ev_sub_path if ev else pki.ssl_sub_path)},
-            "vhost": {"server_name": s["server_name"], "port": 443},
-        }
-        if s["additional_names"]:
-            site["additional_names"] = s["additional_names"]
-        sites.append(site)
     key_defaults = {"cipher": cipher}
     if cipher != "none":
         key_defaults["passphrase"] = {"env": "ECERT_KEY_PASSPHRASE"}
-    manifest = {
+    head = {
         "version": 1,
         "apache": {
             "config": str(sb.config_path),
@@ -112,15 +117,16 @@ def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool =
         "defaults": {
             "organization": ORG,
             "key": key_defaults,
-            "ca": {"cross": str(pki.cross_path), "trust": str(pki.trust_path)},
+            "ca": {"sub": "s.crt", "cross": str(pki.cross_path), "trust": str(pki.trust_path)},
+            "vhost": {"port": 443},
         },
-        "sites": sites,
     }
-    manifest_path = h.write_manifest(mdir / "ecert.yaml", manifest)
+    manifest_path = mdir / "ecert.yaml"
+    manifest_path.write_text(h.to_yaml(head) + "sites:\n" + "".join(site_yaml(s) for s in specs))
     fleet = {"dir": d, "n": n, "manifest": manifest_path, "pki": pki, "sandbox": sb,
              "specs": specs, "restart_log": restart_log, "state": d / "state", "cipher": cipher}
     if keys == "pool":
-        rows = "".join(f"{mdir}/ssl.key/{s['stem']}.key\t{mdir}/ssl.csr/{s['stem']}.csr\t{s['name']}\t{ORG}\n"
+        rows = "".join(f"{mdir}/{s['key']}\t{mdir}/{s['csr']}\t{s['name']}\t{ORG}\n"
                        for s in specs)
         subprocess.run([fleetgen, "keys-csrs", str(min(pool, n)), cipher], input=rows, text=True,
                        check=True, env=env(fleet))
@@ -131,7 +137,7 @@ def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool =
 
 def issue_all(fleet: dict, fleetgen: str) -> None:
     mdir = fleet["manifest"].parent
-    rows = "".join(f"{mdir}/ssl.csr/{s['stem']}.csr\t{mdir}/ssl.crt/{s['stem']}.cer\t{s['feature']}\t"
+    rows = "".join(f"{mdir}/{s['csr']}\t{mdir}/{s['cert']}\t{s['feature']}\t"
                    f"{','.join(s['additional_names'])}\n" for s in fleet["specs"])
     subprocess.run([fleetgen, "issue", str(fleet["pki"].dir)], input=rows, text=True, check=True)
 
@@ -154,11 +160,10 @@ def input_files(fleet: dict) -> list[str]:
     mdir = fleet["manifest"].parent
     files = [str(fleet["manifest"])]
     for s in fleet["specs"]:
-        files += [f"{mdir}/ssl.key/{s['stem']}.key", f"{mdir}/ssl.csr/{s['stem']}.csr",
-                  f"{mdir}/ssl.crt/{s['stem']}.cer"]
-    files += [str(mdir / "ssl.crt" / "hkpostca.crt"), str(mdir / "ssl.crt" / "hkpostca-ev.crt")]
+        files += [f"{mdir}/{s['key']}", f"{mdir}/{s['csr']}", f"{mdir}/{s['cert']}"]
+    files += [str(mdir / "c" / "s"), str(mdir / "c" / "e"), str(mdir / "s.crt"), str(mdir / "e.crt")]
     pki = fleet["pki"]
-    files += [str(pki.ssl_sub_path), str(pki.ev_sub_path), str(pki.cross_path), str(pki.trust_path)]
+    files += [str(pki.cross_path), str(pki.trust_path)]
     sb = fleet["sandbox"]
     files += [str(sb.config_path), str(sb.ssl_conf_path)]
     files += sorted(str(p) for p in (sb.conf_dir / "vhosts").glob("*.conf"))

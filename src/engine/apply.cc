@@ -10,7 +10,6 @@
 #include "apache/config.h"
 #include "crypto/csr.h"
 #include "crypto/key.h"
-#include "crypto/tls.h"
 #include "crypto/x509.h"
 #include "engine/keygen.h"
 #include "engine/lock.h"
