@@ -34,20 +34,24 @@ import harness as h  # noqa: E402
 
 PASSPHRASE = "bench passphrase 0123456789"
 FEATURES = ("standard", "ev", "wildcard", "multi-domain", "ev-multi-domain")
+# One cycle of ten sites: 5 standard, 2 EV, 1 wildcard, 1 multi-domain, 1 EV multi-domain.
+MIX = ("standard", "ev", "standard", "wildcard", "standard", "multi-domain", "standard", "ev",
+       "standard", "ev-multi-domain")
 VHOSTS_PER_FILE = 100
 ORG = "Bench Organization"
 
 
 def site_spec(i: int) -> dict:
     """Site i: feature by rotation, short names unique per i (the manifest
-    must stay under ecertctl's 1 MiB limit at N = 10,000: ~100 bytes a site)."""
-    feature = FEATURES[i % len(FEATURES)]
-    stem = f"s{i}"
+    must stay under ecertctl's 1 MiB limit at N = 10,000: ~100 bytes a site).
+    Half the multi-domain sites list an additional name."""
+    feature = MIX[i % len(MIX)]
+    stem = f"{i}"
     if feature == "wildcard":
-        name, server_name = f"*.w{i}.b.test", f"x.w{i}.b.test"
+        name, server_name = f"*.w{i}.hk", f"x.w{i}.hk"
     else:
-        name = server_name = f"{stem}.b.test"
-    extra = [f"a.{stem}.b.test"] if "multi-domain" in feature else []
+        name = server_name = f"s{i}.hk"
+    extra = [f"a{i}.hk"] if "multi-domain" in feature else []
     return {"i": i, "feature": feature, "stem": stem, "name": name, "server_name": server_name,
             "additional_names": extra, "key": f"k/{stem}", "csr": f"r/{stem}", "cert": f"c/{stem}",
             "chain": "c/e" if feature.startswith("ev") else "c/s"}
@@ -55,15 +59,16 @@ def site_spec(i: int) -> dict:
 
 def site_yaml(s: dict) -> str:
     """One site as a YAML flow mapping (compact: the manifest size limit)."""
-    parts = [f"name: '{s['name']}'", f"feature: {s['feature']}", f"key: {s['key']}", f"csr: {s['csr']}",
+    name = f"'{s['name']}'" if s["name"].startswith("*") else s["name"]
+    parts = [f"name: {name}", f"feature: {s['feature']}", f"key: {s['key']}", f"csr: {s['csr']}",
              f"certificate: {s['cert']}", f"chain: {s['chain']}"]
     if s["feature"].startswith("ev"):
-        parts.append("ca: {sub: e.crt}")
+        parts.append("ca: *e" if s["i"] != 1 else "ca: &e {sub: e.crt}")
     if s["server_name"] != s["name"]:
         parts.append(f"vhost: {{server_name: {s['server_name']}}}")
     if s["additional_names"]:
-        parts.append(f"additional_names: [{', '.join(s['additional_names'])}]")
-    return "  - {" + ", ".join(parts) + "}\n"
+        parts.append(f"additional_names: [{','.join(s['additional_names'])}]")
+    return "- {" + ",".join(parts) + "}\n"
 
 
 def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool = True,
