@@ -33,7 +33,7 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
       print_json({{"format_version", "1"}, {"changed", false}, {"failed", true}, {"msg", msg}});
     else if (opt.format == "salt")
       std::cout << nlohmann::json({{"changed", false}, {"comment", msg}}).dump() << "\n";
-    else
+    else if (opt.format == "json")
       print_json(diagnostics_json(res.diagnostics));
     for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
     return std::nullopt;
@@ -71,7 +71,9 @@ ApplyOptions apply_options(const CommonOptions& opt) {
 }
 
 void render(const Report& report, const CommonOptions& opt) {
-  if (opt.format == "json") print_json(report_json(report, opt.manifest));
+  if (opt.format == "text" && report.plan.sites.empty() && !report.errors.empty())
+    std::cerr << report_text(report);  // refused before planning: only errors to say
+  else if (opt.format == "json") print_json(report_json(report, opt.manifest));
   else if (opt.format == "ansible") print_json(report_ansible(report, opt.manifest));
   else if (opt.format == "salt") std::cout << report_salt(report) << "\n";
   else std::cout << report_text(report);
@@ -183,7 +185,11 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
 int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
   RealFileSystem fs;
   auto manifest = load(opt, fs);
-  if (!manifest) return 1;
+  if (!manifest) {
+    if (opt.format == "prometheus") std::cout << invalid_manifest_prometheus();
+    if (!textfile_dir.empty()) fs.write_atomic(fs::path(textfile_dir) / "ecertctl.prom", invalid_manifest_prometheus());
+    return 1;
+  }
   StatusReport r = collect_status(*manifest, fs, opt.manifest, opt.state_dir);
   if (!textfile_dir.empty()) {
     // node_exporter reads every *.prom file: write atomically so it never

@@ -531,6 +531,7 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
       if (changed.size() > 10) list += "\n  (" + std::to_string(changed.size() - 10) + " more)";
       r.errors.push_back("the saved plan is stale: " + std::to_string(changed.size()) +
                          " input(s) changed since it was made; nothing was done. Make a new plan." + list);
+      r.plan = Plan{};  // nothing of it was done: report no changes
       return r;
     }
   }

@@ -110,6 +110,12 @@ class CaCache {
   struct Trust {
     FileFacts facts;
     std::string pem;
+    // Parsed once, on first use, for every site that names this bundle.
+    mutable std::optional<crypto::TrustStore> store;
+    const crypto::TrustStore& get_store() const {
+      if (!store) store.emplace(crypto::TrustStore::from_pem(pem));
+      return *store;
+    }
   };
   const Trust& trust(const fs::path& path) {
     auto it = trusts_.find(path.string());
@@ -179,7 +185,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
     }
   }
   if (f.ca.error.is_ok() && c.signed_by_sub)
-    f.ca.chain_verification = crypto::verify_chain(cert, *sub.cert, *cross.cert, trust.pem, now);
+    f.ca.chain_verification = crypto::verify_chain(cert, *sub.cert, *cross.cert, trust.get_store(), now);
 }
 
 }  // namespace

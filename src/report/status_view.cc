@@ -103,11 +103,28 @@ std::string status_text(const StatusReport& r) {
   return out.str();
 }
 
+namespace {
+
+void prometheus_header(std::ostringstream& out, const char* name, const char* help) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
+}
+
+constexpr const char* kManifestValidHelp = "1 when the manifest loaded and validated; 0 when it did not (other metrics absent).";
+
+}  // namespace
+
+std::string invalid_manifest_prometheus() {
+  std::ostringstream out;
+  prometheus_header(out, "ecertctl_manifest_valid", kManifestValidHelp);
+  out << "ecertctl_manifest_valid 0\n";
+  return out.str();
+}
+
 std::string status_prometheus(const StatusReport& r) {
   std::ostringstream out;
-  auto header = [&](const char* name, const char* help) {
-    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
-  };
+  auto header = [&](const char* name, const char* help) { prometheus_header(out, name, help); };
+  header("ecertctl_manifest_valid", kManifestValidHelp);
+  out << "ecertctl_manifest_valid 1\n";
   auto labels = [](const SiteStatus& s) {
     return "site=\"" + escape_label(s.site->name) + "\",feature=\"" + feature_name(s.site->feature) + "\"";
   };

@@ -14,4 +14,8 @@ nlohmann::json status_json(const StatusReport& r, const std::string& manifest_ar
 // ready status), prefixed ecertctl_.
 std::string status_prometheus(const StatusReport& r);
 
+// The metrics for a manifest that did not load: ecertctl_manifest_valid 0,
+// so node_exporter does not keep serving the last good file's "ready".
+std::string invalid_manifest_prometheus();
+
 }  // namespace ecert
