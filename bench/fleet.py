@@ -34,8 +34,11 @@ import harness as h  # noqa: E402
 
 PASSPHRASE = "bench passphrase 0123456789"
 FEATURES = ("standard", "ev", "wildcard", "multi-domain", "ev-multi-domain")
-# One cycle of ten sites: 5 standard, 2 EV, 1 wildcard, 1 multi-domain, 1 EV multi-domain.
-MIX = ("standard", "ev", "standard", "wildcard", "standard", "multi-domain", "standard", "ev",
+# One cycle of ten sites: 6 standard, 1 EV, 1 wildcard, 1 multi-domain, 1 EV multi-domain.
+# (At N = 10,000 the manifest must stay under ecertctl's 1 MiB limit, and
+# YAML aliases cannot help: the loader bounds the expanded document at
+# 100,000 nodes, which a 10,000-site manifest exceeds.)
+MIX = ("standard", "ev", "standard", "wildcard", "standard", "multi-domain", "standard", "standard",
        "standard", "ev-multi-domain")
 VHOSTS_PER_FILE = 100
 ORG = "Bench Organization"
@@ -60,10 +63,10 @@ def site_spec(i: int) -> dict:
 def site_yaml(s: dict) -> str:
     """One site as a YAML flow mapping (compact: the manifest size limit)."""
     name = f"'{s['name']}'" if s["name"].startswith("*") else s["name"]
-    parts = [f"name: {name}", f"feature: {s['feature']}", f"key: {s['key']}", f"csr: {s['csr']}",
+    parts = [f"name: {name}"] + ([f"feature: {s['feature']}"] if s["feature"] != "standard" else []) + [f"key: {s['key']}", f"csr: {s['csr']}",
              f"certificate: {s['cert']}", f"chain: {s['chain']}"]
     if s["feature"].startswith("ev"):
-        parts.append("ca: *e" if s["i"] != 1 else "ca: &e {sub: e.crt}")
+        parts.append("ca: {sub: e.crt}")
     if s["server_name"] != s["name"]:
         parts.append(f"vhost: {{server_name: {s['server_name']}}}")
     if s["additional_names"]:
@@ -121,6 +124,7 @@ def make_fleet(d: Path, n: int, fleetgen: str, keys: str = "pool", certs: bool =
         },
         "defaults": {
             "organization": ORG,
+            "feature": "standard",
             "key": key_defaults,
             "ca": {"sub": "s.crt", "cross": str(pki.cross_path), "trust": str(pki.trust_path)},
             "vhost": {"port": 443},
