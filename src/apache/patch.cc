@@ -193,8 +193,9 @@ Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const Virt
   };
   Status s = patch_one(vhost.real_file, [&](const std::string& c) { return patch_config_text(c, {own}); });
   if (!s.is_ok()) return s;
-  for (const auto& [real, edits] : elsewhere) {
-    s = patch_one(real, [&](const std::string& c) { return patch_directive_lines(c, edits); });
+  for (const auto& entry : elsewhere) {
+    const auto& edits = entry.second;  // a named reference: clang 14 cannot capture a structured binding
+    s = patch_one(entry.first, [&](const std::string& c) { return patch_directive_lines(c, edits); });
     if (!s.is_ok()) return s;
   }
   return patches;

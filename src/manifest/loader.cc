@@ -157,6 +157,45 @@ Diagnostics finish(Diagnostics diags) {
 
 }  // namespace
 
+// The 1-based line where a second YAML document starts (the line after a
+// "---" or "..." marker that follows content), or 0 when there is none.
+static int second_document_line(std::string_view text) {
+  bool content = false;
+  int line = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view l = text.substr(pos, end - pos);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    ++line;
+    const bool start = l == "---" || l.rfind("--- ", 0) == 0;
+    const bool finish = l == "..." || l.rfind("... ", 0) == 0;
+    if ((start || finish) && content) {
+      // Only a marker followed by more content starts a second document.
+      std::string_view rest = end < text.size() ? text.substr(end + 1) : std::string_view();
+      bool more = l.size() > 4 && start;
+      for (std::size_t i = 0; !more && i < rest.size();) {
+        std::size_t e = rest.find('\n', i);
+        if (e == std::string_view::npos) e = rest.size();
+        std::string_view r = rest.substr(i, e - i);
+        std::size_t first = r.find_first_not_of(" \t\r");
+        if (first != std::string_view::npos && r[first] != '#' && r.substr(first) != "..." && r.substr(first) != "---")
+          more = true;
+        i = e + 1;
+      }
+      if (more) return start && l.size() > 4 ? line : line + 1;
+    }
+    if (!start && !finish) {
+      std::size_t first = l.find_first_not_of(" \t");
+      if (first != std::string_view::npos && l[first] != '#' && l[first] != '%') content = true;
+    }
+    if (end == text.size()) break;
+    pos = end + 1;
+  }
+  return 0;
+}
+
 LoadResult load_manifest_text(std::string_view text, const fs::path& path) {
   LoadResult result;
   Manifest& manifest = result.manifest;
@@ -172,18 +211,23 @@ LoadResult load_manifest_text(std::string_view text, const fs::path& path) {
                                     " bytes; the limit is " + std::to_string(kMaxManifestBytes) +
                                     " (1 MiB)");
     } else if (prescan_manifest(text, w.file(), &w.diagnostics())) {
-      std::vector<YAML::Node> docs;
+      // YAML::LoadAll can loop forever on some malformed input (found by
+      // fuzzing); one document is all a manifest has, so load just one and
+      // find a second one by its marker line.
+      YAML::Node doc;
+      bool parsed = false;
       try {
-        docs = YAML::LoadAll(std::string(text));
+        doc = YAML::Load(std::string(text));
+        parsed = true;
       } catch (const YAML::ParserException& e) {
         w.error(w.pos(e.mark), "YAML syntax: " + e.msg);
       }
-      if (docs.size() > 1) {
-        w.error(w.pos(docs[1]), "a manifest is one YAML document; remove the second one");
-      } else if (docs.empty() && !has_errors(w.diagnostics())) {
+      if (int line = second_document_line(text)) {
+        w.error({w.file(), line, 1}, "a manifest is one YAML document; remove the second one");
+      } else if (parsed && doc.IsNull() && !has_errors(w.diagnostics())) {
         w.error({w.file(), 1, 1}, "manifest is empty; start with version: 1");
-      } else if (docs.size() == 1) {
-        read_manifest(w, docs[0], &manifest);
+      } else if (parsed && !doc.IsNull()) {
+        read_manifest(w, doc, &manifest);
       }
     }
   } catch (const YAML::Exception& e) {
