@@ -36,6 +36,7 @@ struct Written {
   fs::path path;
   std::optional<std::string> old;  // nullopt: the file did not exist
   mode_t mode = 0644;              // for recreating a file that is gone
+  std::set<std::size_t> sites;     // the sites it was written for
 };
 
 class Applier {
@@ -102,13 +103,20 @@ class Applier {
   }
 
   // Replaces (or creates) a file Apache reads, remembering how to undo it.
-  Status replace_apache_file(const fs::path& path, const std::string& data, mode_t new_mode) {
+  Status replace_apache_file(const fs::path& path, const std::string& data, mode_t new_mode,
+                             const std::set<std::size_t>& sites) {
     auto real = fs_.write_target(path);
     if (!real) return real.status();
-    Written w{*real, std::nullopt, new_mode};
+    Written w{*real, std::nullopt, new_mode, sites};
     auto old = fs_.read_file(*real);
     if (old) {
-      if (*old == data) return Status::ok();
+      if (*old == data) {
+        // Already right, maybe written earlier in this run for another site
+        // (a shared chain): this site now relies on that write too.
+        for (auto& earlier : written_)
+          if (earlier.path == *real) earlier.sites.insert(sites.begin(), sites.end());
+        return Status::ok();
+      }
       if (Status s = backup(*real, *old); !s) return s;
       w.old = std::move(*old);
     } else if (!old.status().is_not_found()) {
@@ -117,9 +125,12 @@ class Applier {
     if (Status s = fs_.create_directories(real->parent_path(), 0755); !s) return s;
     WriteOptions wo;
     wo.new_file_mode = new_mode;
-    if (Status s = fs_.write_atomic(path, data, wo); !s) return s;
-    r_.diffs.push_back(FileDiff{real->string(), w.old.value_or(""), data});
+    // Recorded before writing: a failure after the rename (syncing the
+    // directory) leaves the new content in place, and it must be undone too.
+    const std::string before = w.old.value_or("");
     written_.push_back(std::move(w));
+    if (Status s = fs_.write_atomic(path, data, wo); !s) return s;
+    r_.diffs.push_back(FileDiff{real->string(), before, data});
     return Status::ok();
   }
 
@@ -134,13 +145,22 @@ class Applier {
       dirs.insert(vh.real_file.parent_path().string());
       for (const auto& d : vh.ssl) dirs.insert(d.real_file.parent_path().string());
     }
-    for (const auto& dir : dirs) {
-      auto names = fs_.list_dir(dir);
-      if (!names) continue;
-      for (const auto& name : *names) {
-        const auto mark = name.rfind(".ecertctl-tmp.");
-        if (name.empty() || name[0] != '.' || mark == std::string::npos || name.size() - mark != 20) continue;
-        if (Status s = fs_.remove(fs::path(dir) / name); !s) r_.errors.push_back(s.message());
+    dirs.insert(opt_.state_dir.string());
+    for (const auto& dir : dirs) remove_temp_files_in(dir, 0);
+    remove_temp_files_in(opt_.state_dir / "backups", 64);  // backups/<stamp>/<absolute path>
+  }
+
+  void remove_temp_files_in(const fs::path& dir, int depth) {
+    auto names = fs_.list_dir(dir);
+    if (!names) return;
+    for (const auto& name : *names) {
+      const fs::path p = dir / name;
+      const auto mark = name.rfind(".ecertctl-tmp.");
+      if (!name.empty() && name[0] == '.' && mark != std::string::npos && name.size() - mark == 20) {
+        if (Status s = fs_.remove(p); !s) r_.errors.push_back(s.message());
+      } else if (depth > 0) {
+        auto info = fs_.stat(p);
+        if (info && info->is_directory) remove_temp_files_in(p, depth - 1);
       }
     }
   }
@@ -191,7 +211,7 @@ class Applier {
     for (const auto& c : sp(i).changes) reload_needed_ |= c.op == Operation::kReload && c.action == Action::kUpdate;
 
     if (Change* c = find(i, Operation::kPromoteStaged)) {
-      if (Status s = promote(site); !s) return fail(i, *c, s.message());
+      if (Status s = promote(i, site); !s) return fail(i, *c, s.message());
     }
     if (Change* c = find(i, Operation::kWriteCsr)) {
       if (Status s = write_csr(i, site); !s) return fail(i, *c, s.message());
@@ -201,7 +221,7 @@ class Applier {
       if (!data) return fail(i, *c, data.status().message());
       auto cert = crypto::Certificate::parse(*data);
       if (!cert) return fail(i, *c, cert.status().message());
-      if (Status s = replace_apache_file(site.certificate, cert->pem(), 0644); !s) return fail(i, *c, s.message());
+      if (Status s = replace_apache_file(site.certificate, cert->pem(), 0644, {i}); !s) return fail(i, *c, s.message());
     }
     if (Change* c = find(i, Operation::kWriteChain)) {
       auto sub = fs_.read_file(site.ca.sub);
@@ -211,12 +231,12 @@ class Applier {
       auto sub_cert = crypto::Certificate::parse(*sub);
       auto cross_cert = crypto::Certificate::parse(*cross);
       if (!sub_cert || !cross_cert) return fail(i, *c, "a CA file changed while ecertctl ran; run again");
-      if (Status s = replace_apache_file(site.chain, sub_cert->pem() + cross_cert->pem(), 0644); !s)
+      if (Status s = replace_apache_file(site.chain, sub_cert->pem() + cross_cert->pem(), 0644, {i}); !s)
         return fail(i, *c, s.message());
     }
   }
 
-  Status promote(const Site& site) {
+  Status promote(std::size_t i, const Site& site) {
     const fs::path live = site.key.path;
     const fs::path staged = staged_path(live);
     auto old = fs_.read_file(live);
@@ -227,8 +247,8 @@ class Applier {
     const fs::path kept = live.string() + ".old-" + stamp_;
     if (Status s = fs_.create_exclusive(kept, old_key.expose(), 0600); !s) return s;
     if (Status s = fs_.rename(staged, live); !s) return s;
-    written_.push_back(Written{live, old_key.expose(), 0600});
-    written_.push_back(Written{staged, new_key.expose(), 0600});
+    written_.push_back(Written{live, old_key.expose(), 0600, {i}});
+    written_.push_back(Written{staged, new_key.expose(), 0600, {i}});
     promoted_.insert(site.name);
     return Status::ok();
   }
@@ -284,7 +304,7 @@ class Applier {
         fail_all(patched.status().message());
         continue;
       }
-      if (Status s = replace_apache_file(fe.path, *patched, 0644); !s) fail_all(s.message());
+      if (Status s = replace_apache_file(fe.path, *patched, 0644, fe.sites); !s) fail_all(s.message());
     }
   }
 
@@ -358,7 +378,31 @@ class Applier {
       r_.errors.push_back("cannot record what Apache runs with: " + s.message());
   }
 
+  // Puts back what was written for sites that then failed (and for no site
+  // that succeeded): a site whose vhost could not be written must not be
+  // left with a new chain Apache would load at the next restart.
+  void undo_failed_sites() {
+    std::vector<Written> kept;
+    std::set<std::string> kept_paths;
+    for (auto it = written_.rbegin(); it != written_.rend(); ++it) {
+      bool all_failed = !it->sites.empty();
+      for (std::size_t i : it->sites) all_failed &= failed(i);
+      if (!all_failed) {
+        kept_paths.insert(it->path.string());
+        kept.push_back(std::move(*it));
+        continue;
+      }
+      // A later write for a site that succeeded owns the file now (a chain
+      // file two sites share, written by the second after the first failed).
+      if (kept_paths.count(it->path.string())) continue;
+      Status s = it->old ? fs_.write_atomic(it->path, *it->old, WriteOptions{it->mode, true}) : fs_.remove(it->path);
+      if (!s) r_.errors.push_back("rollback of " + it->path.string() + " failed: " + s.message());
+    }
+    written_.assign(std::make_move_iterator(kept.rbegin()), std::make_move_iterator(kept.rend()));
+  }
+
   void apache_step() {
+    undo_failed_sites();
     if (written_.empty() && !reload_needed_) {
       record_installed();
       return;
