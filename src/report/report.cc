@@ -111,6 +111,8 @@ std::string report_summary(const Report& r) {
         problems.push_back(s.name + " " + resource_name(c.kind) + ": " + c.reason);
   for (std::size_t i = 0; i < problems.size() && i < 3; ++i) out += "; " + problems[i];
   if (problems.size() > 3) out += "; (" + std::to_string(problems.size() - 3) + " more)";
+  for (const auto& s : r.plan.sites)  // e.g. a certificate expiring within 30 days
+    for (const auto& w : s.warnings) out += "; warning: " + s.name + ": " + w;
   return out;
 }
 

@@ -510,6 +510,9 @@ class MonitoringTest(PipelineCase, unittest.TestCase):
         self.assertTrue(any("expires" in w for s in plan_json["sites"] for w in s["warnings"]))
         ans = json.loads(self.run_cli("plan", "-f", m, "--format", "ansible", sb=sb).stdout)
         self.assertTrue(any("expires" in w for s in ans["sites"] for w in s["warnings"]))
+        self.assertRegex(ans["msg"], r"warning: www\.short\.test: certificate expires in (9|10) days")
+        salt = json.loads(self.run_cli("plan", "-f", m, "--format", "salt", sb=sb).stdout.strip().splitlines()[-1])
+        self.assertRegex(salt["comment"], r"warning: www\.short\.test: certificate expires in (9|10) days")
 
         # node_exporter textfile collector: same content, atomically, no temp file left.
         tdir = self.tmp / "textfile"
