@@ -1,5 +1,7 @@
 #include "apache/vhost.h"
 
+#include <cctype>
+
 namespace ecert::apache {
 
 namespace {
@@ -46,6 +48,54 @@ Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& qu
   for (const VirtualHost* vh : matches) list += (list.empty() ? "" : ", ") + where(*vh);
   return Status::conflict(std::to_string(matches.size()) + " <VirtualHost> blocks on port " + port + " serve " +
                           query.server_name + ": " + list + "; keep one or set vhost.file");
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool has_wildcard(const std::string& alias) { return alias.find_first_of("*?") != std::string::npos; }
+
+}  // namespace
+
+VhostIndex::VhostIndex(const Config& config) : config_(config) {
+  for (std::size_t i = 0; i < config.vhosts.size(); ++i) {
+    const VirtualHost& vh = config.vhosts[i];
+    auto add = [&](const std::string& name) {
+      auto& list = by_name_[lower(name)];
+      if (list.empty() || list.back() != i) list.push_back(i);
+    };
+    if (!vh.server_name.empty()) add(vh.server_name);
+    bool wildcard = false;
+    for (const auto& alias : vh.aliases) {
+      add(alias);
+      wildcard |= has_wildcard(alias);
+    }
+    if (wildcard) wildcard_.push_back(i);
+  }
+}
+
+Result<const VirtualHost*> VhostIndex::find(const VhostQuery& query) const {
+  std::optional<fs::path> only;
+  if (query.only_file)
+    only = (query.only_file->is_absolute() ? *query.only_file : config_.server_root / *query.only_file).lexically_normal();
+  auto eligible = [&](const VirtualHost& vh) { return vh.listens_on(query.port) && (!only || in_file(vh, *only)); };
+  std::vector<const VirtualHost*> exact, wildcard;
+  if (auto it = by_name_.find(lower(query.server_name)); it != by_name_.end())
+    for (std::size_t i : it->second)
+      if (eligible(config_.vhosts[i])) exact.push_back(&config_.vhosts[i]);
+  if (exact.empty())
+    for (std::size_t i : wildcard_)
+      if (eligible(config_.vhosts[i]) &&
+          config_.vhosts[i].match_name(query.server_name) == VirtualHost::NameMatch::kWildcard)
+        wildcard.push_back(&config_.vhosts[i]);
+  const auto& matches = exact.empty() ? wildcard : exact;
+  if (matches.size() == 1) return matches.front();
+  return find_vhost(config_, query);  // none or several: the full scan words the error
 }
 
 }  // namespace ecert::apache

@@ -100,3 +100,34 @@ TEST_CASE("find_vhost: vhost.file matches the real file behind a symlink") {
   auto vh = find_vhost(config, {"my.example.com", 443, fs::path("/etc/apache2/sites-available/./my.conf")});
   REQUIRE_MESSAGE(vh.is_ok(), vh.status().message());
 }
+
+namespace ecert::apache {
+
+TEST_CASE("VhostIndex answers like find_vhost") {
+  MemoryFileSystem mem;
+  mem.add_file("/srv/httpd.conf",
+               "<VirtualHost *:443>\n ServerName a.example.com\n</VirtualHost>\n"
+               "<VirtualHost *:443>\n ServerName b.example.com\n ServerAlias *.shop.example.com\n</VirtualHost>\n"
+               "<VirtualHost *:80>\n ServerName a.example.com\n</VirtualHost>\n"
+               "<VirtualHost *:443>\n ServerName dup.example.com\n</VirtualHost>\n"
+               "<VirtualHost *:443>\n ServerAlias DUP.example.com\n</VirtualHost>\n");
+  auto config = load_config(mem, "/srv/httpd.conf");
+  REQUIRE(config.is_ok());
+  VhostIndex index(*config);
+  for (const char* name : {"a.example.com", "A.Example.com", "x.shop.example.com", "b.example.com",
+                           "dup.example.com", "none.example.com"}) {
+    for (int port : {443, 80, 8443}) {
+      VhostQuery q{name, port, std::nullopt};
+      auto slow = find_vhost(*config, q);
+      auto fast = index.find(q);
+      CAPTURE(name);
+      CAPTURE(port);
+      REQUIRE(slow.is_ok() == fast.is_ok());
+      if (slow.is_ok()) CHECK(*slow == *fast);
+      else CHECK(slow.status().message() == fast.status().message());
+    }
+  }
+  CHECK(index.find({"x.shop.example.com", 443, std::nullopt}).value()->line == 4);
+}
+
+}  // namespace ecert::apache

@@ -2,7 +2,9 @@
 
 #include <map>
 #include <memory>
+#include <atomic>
 #include <optional>
+#include <thread>
 
 #include "apache/vhost.h"
 #include "crypto/key.h"
@@ -17,14 +19,14 @@ namespace {
 // Reads a file, recording its digest (or absence) as an input of the plan.
 class InputReader {
  public:
-  InputReader(const FileSystem& fs, Observed& obs) : fs_(fs), obs_(obs) {}
+  InputReader(const FileSystem& fs, std::map<std::string, std::string>& inputs) : fs_(fs), inputs_(inputs) {}
 
   // Content when present; FileFacts say what happened.
   std::optional<std::string> read(const fs::path& path, FileFacts& facts) {
     auto data = fs_.read_file(path);
     if (!data) {
       if (data.status().is_not_found()) {
-        obs_.inputs[path.string()] = "absent";
+        inputs_[path.string()] = "absent";
       } else {
         facts.error = data.status();
       }
@@ -32,7 +34,7 @@ class InputReader {
     }
     facts.exists = true;
     facts.digest = sha256_hex(*data);
-    obs_.inputs[path.string()] = facts.digest;
+    inputs_[path.string()] = facts.digest;
     return std::move(*data);
   }
 
@@ -40,7 +42,7 @@ class InputReader {
 
  private:
   const FileSystem& fs_;
-  Observed& obs_;
+  std::map<std::string, std::string>& inputs_;
 };
 
 void observe_key(InputReader& in, const fs::path& path, const SecretString* passphrase, KeyFacts& key) {
@@ -188,57 +190,81 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
     f.ca.chain_verification = crypto::verify_chain(cert, *sub.cert, *cross.cert, trust.get_store(), now);
 }
 
+// Everything about one site. Reads through `in` (this worker's inputs);
+// `cas` is only looked up (observe() loaded every CA file beforehand).
+void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs, InputReader& in, CaCache& cas,
+                  const apache::VhostIndex* vhosts, const Observed& obs, bool need_apache, SiteFacts& f) {
+  const Site& site = manifest.sites[i];
+  std::optional<SecretString> passphrase;
+  if (site.key.cipher != Cipher::kNone) {
+    auto p = load_passphrase(site.key.passphrase, fs);
+    if (p) passphrase.emplace(std::move(*p));
+    else f.passphrase_error = p.status();
+  }
+  const SecretString* pass = passphrase ? &*passphrase : nullptr;
+  if (f.passphrase_error.is_ok()) {
+    observe_key(in, site.key.path, pass, f.key);
+    observe_key(in, staged_path(site.key.path), pass, f.staged_key);
+  }
+  observe_csr(in, site.csr, f.csr);
+  observe_csr(in, staged_path(site.csr), f.staged_csr);
+  observe_ca_and_cert(in, cas, manifest, site, obs.now, f);
+  in.read(site.chain, f.chain);
+
+  if (!need_apache) return;
+  if (!vhosts) {
+    f.vhost.error = obs.apache_error;
+    return;
+  }
+  auto found = vhosts->find(apache::VhostQuery{site.vhost.server_name, site.vhost.port, site.vhost.file});
+  if (found) f.vhost.vhost = **found;
+  else f.vhost.error = found.status();
+}
+
 }  // namespace
 
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options) {
   Observed obs;
   obs.now = options.now ? options.now : std::time(nullptr);
   obs.sites.resize(manifest.sites.size());
-  InputReader in(fs, obs);
+  InputReader in(fs, obs.inputs);
   CaCache cas(in);
 
   std::optional<apache::Config> config;
+  std::optional<apache::VhostIndex> vhosts;
   if (options.need_apache) {
     auto loaded = apache::load_config(fs, manifest.apache.config);
     if (loaded) {
       config.emplace(std::move(*loaded));
       for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);
+      vhosts.emplace(*config);
     } else {
       obs.apache_error = loaded.status();
     }
   }
-
-  for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
-    const Site& site = manifest.sites[i];
-    SiteFacts& f = obs.sites[i];
-
-    std::optional<SecretString> passphrase;
-    if (site.key.cipher != Cipher::kNone) {
-      auto p = load_passphrase(site.key.passphrase, fs);
-      if (p) passphrase.emplace(std::move(*p));
-      else f.passphrase_error = p.status();
-    }
-    const SecretString* pass = passphrase ? &*passphrase : nullptr;
-    if (f.passphrase_error.is_ok()) {
-      observe_key(in, site.key.path, pass, f.key);
-      observe_key(in, staged_path(site.key.path), pass, f.staged_key);
-    }
-    observe_csr(in, site.csr, f.csr);
-    observe_csr(in, staged_path(site.csr), f.staged_csr);
-    observe_ca_and_cert(in, cas, manifest, site, obs.now, f);
-
-    in.read(site.chain, f.chain);
-
-    if (!options.need_apache) continue;
-    if (!config) {
-      f.vhost.error = obs.apache_error;
-      continue;
-    }
-    apache::VhostQuery q{site.vhost.server_name, site.vhost.port, site.vhost.file};
-    auto found = apache::find_vhost(*config, q);
-    if (found) f.vhost.vhost = **found;
-    else f.vhost.error = found.status();
+  // CA files are shared by many sites: load them all first, so that the
+  // workers below only ever look them up.
+  for (const auto& site : manifest.sites) {
+    cas.cert(site.ca.sub, "ca.sub");
+    cas.cert(site.ca.cross, "ca.cross");
+    cas.trust(site.ca.trust).get_store();
   }
+
+  // Opening keys (the passphrase's key derivation) dominates: use every core.
+  const std::size_t n = manifest.sites.size();
+  const std::size_t workers = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), n);
+  std::vector<std::map<std::string, std::string>> inputs(workers);
+  std::atomic<std::size_t> next{0};
+  auto work = [&](std::size_t w) {
+    InputReader reader(fs, inputs[w]);
+    for (std::size_t i; (i = next.fetch_add(1)) < n;)
+      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, obs, options.need_apache, obs.sites[i]);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  if (workers > 0) work(0);
+  for (auto& t : pool) t.join();
+  for (auto& m : inputs) obs.inputs.merge(m);
   return obs;
 }
 
