@@ -310,18 +310,16 @@ class Applier {
 
   // Puts back every file this run replaced, newest first.
   void rollback() {
-    for (auto it = written_.rbegin(); it != written_.rend(); ++it) {
-      Status s;
-      if (it->old) {
-        WriteOptions wo;
-        wo.new_file_mode = it->mode;
-        s = fs_.write_atomic(it->path, *it->old, wo);
-      } else {
-        s = fs_.remove(it->path);
-      }
-      if (!s) r_.errors.push_back("rollback of " + it->path.string() + " failed: " + s.message());
-    }
+    for (auto it = written_.rbegin(); it != written_.rend(); ++it) restore(*it);
     r_.apache.rolled_back = true;
+  }
+
+  // Puts one file back as it was before this run (or removes it if new).
+  void restore(const Written& w) {
+    WriteOptions wo;
+    wo.new_file_mode = w.mode;
+    Status s = w.old ? fs_.write_atomic(w.path, *w.old, wo) : fs_.remove(w.path);
+    if (!s) r_.errors.push_back("rollback of " + w.path.string() + " failed: " + s.message());
   }
 
   // Marks every applied change Apache reads as rolled back.
@@ -395,8 +393,7 @@ class Applier {
       // A later write for a site that succeeded owns the file now (a chain
       // file two sites share, written by the second after the first failed).
       if (kept_paths.count(it->path.string())) continue;
-      Status s = it->old ? fs_.write_atomic(it->path, *it->old, WriteOptions{it->mode, true}) : fs_.remove(it->path);
-      if (!s) r_.errors.push_back("rollback of " + it->path.string() + " failed: " + s.message());
+      restore(*it);
     }
     written_.assign(std::make_move_iterator(kept.rbegin()), std::make_move_iterator(kept.rend()));
   }
