@@ -20,7 +20,9 @@ namespace ecert {
 // Alias expansion is bounded by the number of nodes a full walk would visit
 // and by the depth aliases can build (a YAML alias may even point at its own
 // ancestor, which yaml-cpp turns into a cycle).
-inline constexpr std::size_t kMaxManifestNodes = 100000;
+// A manifest within kMaxManifestBytes has far fewer nodes than this (each node
+// takes at least a few bytes), so only alias expansion can reach it.
+inline constexpr std::size_t kMaxManifestNodes = 2000000;
 inline constexpr int kMaxExpandedDepth = 100;
 
 class Walker {
