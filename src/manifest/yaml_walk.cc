@@ -226,8 +226,10 @@ std::optional<std::vector<std::string>> read_argv(Walker& w, const YAML::Node& n
   return argv;
 }
 
-bool expect_map(Walker& w, const Entry& e, std::string_view label, std::string_view expected) {
-  if (e.value.IsMap()) return true;
+namespace {
+
+// Reports a value of the wrong kind (or an empty one) for expect_map/expect_list.
+bool wrong_kind(Walker& w, const Entry& e, std::string_view label, std::string_view expected) {
   if (e.value.IsNull())
     w.error(e.key_pos, "empty value for " + quote(label) + "; expected " + std::string(expected));
   else
@@ -236,14 +238,14 @@ bool expect_map(Walker& w, const Entry& e, std::string_view label, std::string_v
   return false;
 }
 
+}  // namespace
+
+bool expect_map(Walker& w, const Entry& e, std::string_view label, std::string_view expected) {
+  return e.value.IsMap() || wrong_kind(w, e, label, expected);
+}
+
 bool expect_list(Walker& w, const Entry& e, std::string_view label, std::string_view expected) {
-  if (e.value.IsSequence()) return true;
-  if (e.value.IsNull())
-    w.error(e.key_pos, "empty value for " + quote(label) + "; expected " + std::string(expected));
-  else
-    w.error(w.pos(e.value), quote(label) + " must be " + std::string(expected) + ", not " +
-                                describe(e.value));
-  return false;
+  return e.value.IsSequence() || wrong_kind(w, e, label, expected);
 }
 
 }  // namespace ecert
