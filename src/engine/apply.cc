@@ -509,7 +509,7 @@ std::vector<FileDiff> predict_diffs(const Manifest& manifest, const Observed& ob
     for (const auto& c : plan.sites[i].changes) {
       if (c.action != Action::kCreate && c.action != Action::kUpdate) continue;
       if (c.op == Operation::kWriteChain)
-        out.push_back(FileDiff{c.path, current(c.path), obs.sites[i].ca.chain_pem});
+        out.push_back(FileDiff{c.path, current(c.path), obs.sites[i].ca.chain_pem ? *obs.sites[i].ca.chain_pem : ""});
       if (c.op == Operation::kConvertToPem)
         out.push_back(FileDiff{c.path, "(DER certificate)", obs.sites[i].cert.pem});
     }

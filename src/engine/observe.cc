@@ -109,6 +109,20 @@ class CaCache {
     return certs_.emplace(path.string(), std::move(e)).first->second;
   }
 
+  // The chain file's expected content for a (sub, cross) pair.
+  // REQUIRES: both certificates parsed.
+  struct Chain {
+    std::shared_ptr<const std::string> pem;
+    std::string digest;
+  };
+  const Chain& chain(const fs::path& sub, const fs::path& cross) {
+    const std::string key = sub.string() + '\n' + cross.string();
+    auto it = chains_.find(key);
+    if (it != chains_.end()) return it->second;
+    auto pem = std::make_shared<const std::string>(cert(sub, "ca.sub").cert->pem() + cert(cross, "ca.cross").cert->pem());
+    return chains_.emplace(key, Chain{pem, sha256_hex(*pem)}).first->second;
+  }
+
   struct Trust {
     FileFacts facts;
     std::string pem;
@@ -131,6 +145,7 @@ class CaCache {
   InputReader& in_;
   std::map<std::string, Entry> certs_;
   std::map<std::string, Trust> trusts_;
+  std::map<std::string, Chain> chains_;
 };
 
 void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
@@ -150,8 +165,9 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   if (sub.cert) f.ca.sub_cn = sub.cert->common_name();
   if (cross.cert) f.ca.cross_cn = cross.cert->common_name();
   if (sub.cert && cross.cert) {
-    f.ca.chain_pem = sub.cert->pem() + cross.cert->pem();
-    f.ca.chain_digest = sha256_hex(f.ca.chain_pem);
+    const auto& chain = cas.chain(site.ca.sub, site.ca.cross);
+    f.ca.chain_pem = chain.pem;
+    f.ca.chain_digest = chain.digest;
   }
 
   auto data = in.read(site.certificate, f.cert.file);
@@ -165,7 +181,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   auto& c = f.cert;
   c.parsed = true;
   c.was_der = cert.was_der();
-  c.pem = cert.pem();
+  if (c.was_der) c.pem = cert.pem();
   c.common_name = cert.common_name();
   c.dns_names = cert.dns_names();
   c.issuer_cn = cn_of(cert.issuer());
@@ -248,6 +264,8 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
     cas.cert(site.ca.sub, "ca.sub");
     cas.cert(site.ca.cross, "ca.cross");
     cas.trust(site.ca.trust).get_store();
+    if (cas.cert(site.ca.sub, "ca.sub").cert && cas.cert(site.ca.cross, "ca.cross").cert)
+      cas.chain(site.ca.sub, site.ca.cross);
   }
 
   // Opening keys (the passphrase's key derivation) dominates: use every core.

@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,7 +45,7 @@ struct CertFacts {
   bool parsed = false;
   Status parse_error;
   bool was_der = false;
-  std::string pem;  // the certificate re-encoded as PEM
+  std::string pem;  // the certificate re-encoded as PEM; only kept when was_der
   std::string common_name;
   std::vector<std::string> dns_names;
   std::string issuer_cn;
@@ -62,8 +63,10 @@ struct CaFacts {
   FileFacts sub_file, cross_file, trust_file;
   Status error;                 // a CA file unreadable or not a certificate
   std::string sub_cn, cross_cn;
-  std::string chain_pem;        // sub then cross, PEM: what the chain file must hold
-  std::string chain_digest;     // sha256 of chain_pem
+  // Sub then cross, PEM: what the chain file must hold. Shared by every site
+  // with the same CA files (a fleet would otherwise hold N copies).
+  std::shared_ptr<const std::string> chain_pem;
+  std::string chain_digest;     // sha256 of *chain_pem
   Status chain_verification;    // leaf <- sub <- cross -> trust; only when a certificate parsed
 };
 

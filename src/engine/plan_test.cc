@@ -78,7 +78,7 @@ CaFacts good_ca() {
   ca.sub_file = ca.cross_file = ca.trust_file = present();
   ca.sub_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
   ca.cross_cn = "Hongkong Post Root CA 3";
-  ca.chain_pem = "SUB+CROSS";
+  ca.chain_pem = std::make_shared<const std::string>("SUB+CROSS");
   ca.chain_digest = "chain-digest";
   return ca;
 }
