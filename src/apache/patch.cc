@@ -27,10 +27,12 @@ const std::string& setting_for(const SslSettings& s, std::string_view name) {
 }
 
 // An argument Apache reads back as `value` (ap_getword_conf).
-Result<std::string> quote(const std::string& value) {
+// `force`: quote even a plain value (the old argument was quoted, and text
+// written right after its closing quote must stay a separate word).
+Result<std::string> quote(const std::string& value, bool force = false) {
   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
     return Status::invalid("the path \"" + value + "\" contains a line break or NUL; Apache cannot read it");
-  if (!value.empty() && value.find_first_of(" \t\"'#") == std::string::npos) return value;
+  if (!force && !value.empty() && value.find_first_of(" \t\"'#") == std::string::npos) return value;
   if (!value.empty() && value.back() == '\\')
     return Status::invalid("the path " + value + " ends in a backslash and cannot be quoted for Apache; rename it");
   std::string out = "\"";
@@ -41,8 +43,10 @@ Result<std::string> quote(const std::string& value) {
   return out + "\"";
 }
 
-Result<Splice> set_argument(const LogicalLine& line, const std::string& value) {
-  auto quoted = quote(value);
+Result<Splice> set_argument(std::string_view content, const LogicalLine& line, const std::string& value) {
+  const bool was_quoted = !line.args.empty() && line.args[0].begin < content.size() &&
+                          (content[line.args[0].begin] == '"' || content[line.args[0].begin] == '\'');
+  auto quoted = quote(value, was_quoted);
   if (!quoted.is_ok()) return quoted.status();
   if (line.continued())  // joined lines become one, keeping the first line's indentation
     return Splice{line.begin, line.end, line.indent + line.name + " " + *quoted + line.rest_after_first_arg};
@@ -63,7 +67,8 @@ std::string_view file_eol(const std::vector<LogicalLine>& lines) {
   return "\n";
 }
 
-Status edit_block(const std::vector<LogicalLine>& lines, const VhostEdit& edit, std::vector<Splice>& splices) {
+Status edit_block(std::string_view content, const std::vector<LogicalLine>& lines, const VhostEdit& edit,
+                  std::vector<Splice>& splices) {
   using Kind = LogicalLine::Kind;
   std::size_t open = lines.size();
   for (std::size_t i = 0; i < lines.size(); ++i)
@@ -89,7 +94,7 @@ Status edit_block(const std::vector<LogicalLine>& lines, const VhostEdit& edit, 
     for (const char* name : kSslDirectives) {
       if (!line.is(name) || setting_for(edit.settings, name).empty()) continue;
       seen[name] = true;
-      auto splice = set_argument(line, setting_for(edit.settings, name));
+      auto splice = set_argument(content, line, setting_for(edit.settings, name));
       if (!splice.is_ok()) return splice.status();
       splices.push_back(std::move(*splice));
     }
@@ -136,7 +141,7 @@ Result<std::string> patch_config_text(std::string_view content, const std::vecto
   std::vector<LogicalLine> lines = tokenize(content);
   std::vector<Splice> splices;
   for (const VhostEdit& edit : edits)
-    if (Status s = edit_block(lines, edit, splices); !s.is_ok()) return s;
+    if (Status s = edit_block(content, lines, edit, splices); !s.is_ok()) return s;
   return apply(content, std::move(splices));
 }
 
@@ -150,7 +155,7 @@ Result<std::string> patch_directive_lines(std::string_view content, const std::v
     if (it == lines.end())
       return Status::invalid("line " + std::to_string(edit.line) + " is not a " + edit.name +
                              " directive (the file changed since it was read?); read the config again");
-    auto splice = set_argument(*it, edit.value);
+    auto splice = set_argument(content, *it, edit.value);
     if (!splice.is_ok()) return splice.status();
     splices.push_back(std::move(*splice));
   }

@@ -290,3 +290,17 @@ TEST_CASE("patch: random fragments neither crash the reader nor the editor") {
     }
   }
 }
+
+namespace ecert::apache {
+
+TEST_CASE("a quoted argument stays quoted, so text glued after its closing quote stays a separate word") {
+  const std::string before = "<VirtualHost *:443>\nSSLCertificateFile '/old/x.crt'junk\n</VirtualHost>\n";
+  VhostEdit edit;
+  edit.vhost_line = 1;
+  edit.settings = {"", "/etc/ssl/new.crt", ""};
+  auto after = patch_config_text(before, {edit});
+  REQUIRE(after.is_ok());
+  CHECK(*after == "<VirtualHost *:443>\nSSLCertificateFile \"/etc/ssl/new.crt\"junk\n</VirtualHost>\n");
+}
+
+}  // namespace ecert::apache
