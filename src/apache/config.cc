@@ -199,7 +199,7 @@ class Loader {
                          " matches no file; fix the pattern or use IncludeOptional if that is fine");
         return;
       }
-      for (const auto& m : matches) expand(m, files);
+      for (const auto& m : matches) expand_or_report(m, files, pos);
     } else {
       auto info = fs_.stat(target);
       if (!info.is_ok()) {
@@ -209,7 +209,7 @@ class Loader {
                                                        : info.status().message()));
         return;
       }
-      expand(target, files);
+      expand_or_report(target, files, pos);
     }
     for (const fs::path& file : files) {
       auto real = fs_.write_target(file);
@@ -237,16 +237,26 @@ class Loader {
 
   // A directory stands for every file beneath it, alphabetically per level,
   // as Apache reads it.
-  void expand(const fs::path& path, std::vector<fs::path>& out) const {
+  // Returns false when directories nest deeper than kMaxIncludeDepth (a
+  // directory symlink pointing back up would otherwise recurse forever).
+  bool expand(const fs::path& path, std::vector<fs::path>& out, int depth = 0) const {
     auto info = fs_.stat(path);
     if (info.is_ok() && info->is_directory) {
+      if (depth >= kMaxIncludeDepth) return false;
       auto names = fs_.list_dir(path);
-      if (!names.is_ok()) return;
+      if (!names.is_ok()) return true;
       for (const auto& name : *names)
-        if (name != "." && name != "..") expand(path / name, out);
-      return;
+        if (name != "." && name != ".." && !expand(path / name, out, depth + 1)) return false;
+      return true;
     }
     out.push_back(path);
+    return true;
+  }
+
+  void expand_or_report(const fs::path& path, std::vector<fs::path>& out, const SourcePos& pos) {
+    if (!expand(path, out))
+      error(pos, "Include " + path.string() + ": directories nest deeper than " + std::to_string(kMaxIncludeDepth) +
+                     " levels; look for a directory symlink that points back up");
   }
 
   // Wildcards may appear in any component; matches are sorted per level and

@@ -239,3 +239,26 @@ TEST_CASE("config: errors name file:line and what to do") {
     CHECK(config.status().is_not_found());
   }
 }
+
+namespace ecert::apache {
+
+TEST_CASE("a directory symlink pointing back up ends in an error, not endless recursion") {
+  MemoryFileSystem mem;
+  mem.add_file("/c/httpd.conf", "Include /c/conf.d\n");
+  mem.add_file("/c/conf.d/a.conf", "<VirtualHost *:443>\nServerName a.example.com\n</VirtualHost>\n");
+  mem.add_symlink("/c/conf.d/loop", "/c/conf.d");
+  auto config = load_config(mem, "/c/httpd.conf");
+  REQUIRE_FALSE(config.is_ok());
+  CHECK(config.status().message().find("directories nest deeper than 32 levels") != std::string::npos);
+  CHECK(config.status().message().find("/c/httpd.conf:1") != std::string::npos);
+}
+
+TEST_CASE("Include / does not list the root inside itself") {
+  MemoryFileSystem mem;
+  mem.add_file("/httpd.conf", "IncludeOptional /nothing/*.conf\n");
+  auto names = mem.list_dir("/");
+  REQUIRE(names.is_ok());
+  for (const auto& n : *names) CHECK_FALSE(n.empty());
+}
+
+}  // namespace ecert::apache

@@ -209,7 +209,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
 // Everything about one site. Reads through `in` (this worker's inputs);
 // `cas` is only looked up (observe() loaded every CA file beforehand).
 void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs, InputReader& in, CaCache& cas,
-                  const apache::VhostIndex* vhosts, const Observed& obs, bool need_apache, SiteFacts& f) {
+                  const apache::VhostIndex* vhosts, const Observed& obs, SiteFacts& f) {
   const Site& site = manifest.sites[i];
   std::optional<SecretString> passphrase;
   if (site.key.cipher != Cipher::kNone) {
@@ -227,7 +227,6 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
   observe_ca_and_cert(in, cas, manifest, site, obs.now, f);
   in.read(site.chain, f.chain);
 
-  if (!need_apache) return;
   if (!vhosts) {
     f.vhost.error = obs.apache_error;
     return;
@@ -248,15 +247,12 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
 
   std::optional<apache::Config> config;
   std::optional<apache::VhostIndex> vhosts;
-  if (options.need_apache) {
-    auto loaded = apache::load_config(fs, manifest.apache.config);
-    if (loaded) {
-      config.emplace(std::move(*loaded));
-      for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);
-      vhosts.emplace(*config);
-    } else {
-      obs.apache_error = loaded.status();
-    }
+  if (auto loaded = apache::load_config(fs, manifest.apache.config)) {
+    config.emplace(std::move(*loaded));
+    for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);
+    vhosts.emplace(*config);
+  } else {
+    obs.apache_error = loaded.status();
   }
   // CA files are shared by many sites: load them all first, so that the
   // workers below only ever look them up.
@@ -276,7 +272,7 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   auto work = [&](std::size_t w) {
     InputReader reader(fs, inputs[w]);
     for (std::size_t i; (i = next.fetch_add(1)) < n;)
-      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, obs, options.need_apache, obs.sites[i]);
+      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, obs, obs.sites[i]);
   };
   std::vector<std::thread> pool;
   for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);

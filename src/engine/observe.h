@@ -11,11 +11,10 @@
 namespace ecert {
 
 struct ObserveOptions {
-  std::time_t now = 0;           // 0: the current time
-  bool need_apache = true;       // false: skip the Apache configuration (e.g. csr command)
+  std::time_t now = 0;  // 0: the current time
 };
 
-// Observes every (masked) site of `manifest`. Problems with one site are facts
+// Observes every site of `manifest`. Problems with one site are facts
 // about that site (its SiteFacts statuses), never a failure of the whole.
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options);
 

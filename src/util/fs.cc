@@ -305,12 +305,22 @@ void MemoryFileSystem::add_symlink(const fs::path& link, const fs::path& target)
 }
 
 fs::path MemoryFileSystem::resolve(const fs::path& path) const {
+  // Symlinks in any component, as the kernel resolves them.
   fs::path current = path.lexically_normal();
   for (int hops = 0; hops < 40; ++hops) {
-    auto it = symlinks_.find(current.string());
-    if (it == symlinks_.end()) return current;
-    fs::path target(it->second);
-    current = (target.is_absolute() ? target : current.parent_path() / target).lexically_normal();
+    bool replaced = false;
+    fs::path prefix;
+    for (auto it = current.begin(); it != current.end() && !replaced; ++it) {
+      prefix /= *it;
+      auto link = symlinks_.find(prefix.string());
+      if (link == symlinks_.end()) continue;
+      fs::path target(link->second);
+      fs::path resolved = target.is_absolute() ? target : prefix.parent_path() / target;
+      for (auto rest = std::next(it); rest != current.end(); ++rest) resolved /= *rest;
+      current = resolved.lexically_normal();
+      replaced = true;
+    }
+    if (!replaced) return current;
   }
   return current;
 }
@@ -346,7 +356,8 @@ Result<std::vector<std::string>> MemoryFileSystem::list_dir(const fs::path& dir)
   std::vector<std::string> names;
   auto collect = [&](const std::string& p) {
     fs::path fp(p);
-    if (fp.parent_path() == real) names.push_back(fp.filename().string());
+    // "/" is its own parent: never list a directory inside itself.
+    if (fp != real && fp.parent_path() == real) names.push_back(fp.filename().string());
   };
   for (const auto& [p, e] : files_) collect(p);
   for (const auto& [p, t] : symlinks_) collect(p);
