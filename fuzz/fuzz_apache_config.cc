@@ -40,7 +40,8 @@ std::vector<std::string_view> lines_of(std::string_view s) {
 
 bool ieq_prefix(std::string_view line, std::string_view word) {
   std::size_t i = 0;
-  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  // Leading blanks as Apache (apr_isspace) and the lexer see them, lone CR included.
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\f' || line[i] == '\v')) ++i;
   if (line.size() - i < word.size()) return false;
   for (std::size_t k = 0; k < word.size(); ++k) {
     char a = line[i + k], b = word[k];
