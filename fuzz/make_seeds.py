@@ -7,9 +7,11 @@ fuzz_apache_config: small Apache configs (Debian and /usr/local shapes, CRLF,
                     continuation lines, quoting, nested sections, broken ones).
 fuzz_pem:           certificates (PEM and DER), a bundle, CSRs, made with a
                     throw-away CA by the openssl CLI; the private keys used
-                    are never written here. Key-reader seeds are deliberately
-                    NOT keys: valid PKCS#8 / EncryptedPrivateKeyInfo framing
-                    around random bytes, and truncated PEM text.
+                    are never written here. Key-reader seeds (deliberately
+                    NOT keys: PKCS#8 / EncryptedPrivateKeyInfo framing around
+                    random bytes, truncated PEM text) go only to the directory
+                    in $ECERT_KEY_SEEDS_DIR when set (scripts/fuzz sets it to
+                    a build directory), never into the repository.
 Deterministic where it matters (names); certificates differ per run.
 """
 from __future__ import annotations
@@ -24,6 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CORPUS = HERE / "corpus"
+KEY_SEEDS_DIR = Path(os.environ["ECERT_KEY_SEEDS_DIR"]) if os.environ.get("ECERT_KEY_SEEDS_DIR") else None
+if KEY_SEEDS_DIR:
+    KEY_SEEDS_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def put(target: str, name: str, data: bytes | str) -> None:
@@ -118,24 +123,31 @@ def pem_seeds() -> None:
         enc = bytearray((t / "leaf.p8.der").read_bytes())
         n = len(enc) - 200
         enc[-n:] = os.urandom(n)
-        enc_pem = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + "\n".join(
+        enc_pem = "-----BEGIN ENCRYPTED " "PRIVATE KEY-----\n" + "\n".join(
             base64.b64encode(bytes(enc)).decode()[i:i + 64] for i in range(0, len(base64.b64encode(bytes(enc))), 64)
-        ) + "\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        ) + "\n-----END ENCRYPTED " "PRIVATE KEY-----\n"
         for name in ("ca.crt", "leaf.crt", "leaf.csr"):
             put("fuzz_pem", name.replace(".", "-") + ".pem", (t / name).read_bytes())
         put("fuzz_pem", "leaf-crt.der", (t / "leaf.der").read_bytes())
         put("fuzz_pem", "leaf-csr.der", (t / "leaf.csr.der").read_bytes())
         put("fuzz_pem", "bundle.pem", "junk before\n" + (t / "leaf.crt").read_text() + (t / "ca.crt").read_text())
         put("fuzz_pem", "crlf-bundle.pem", ((t / "ca.crt").read_text()).replace("\n", "\r\n"))
-    put("fuzz_pem", "not-a-key-encrypted.pem", enc_pem)
+    # Key-shaped seeds (framing around random bytes, not keys) are written
+    # only on request, outside the repository: committed files never look
+    # like private keys.
+    if KEY_SEEDS_DIR:
+        (KEY_SEEDS_DIR / "not-a-key-encrypted.pem").write_text(enc_pem)
     # PKCS#8 PrivateKeyInfo header for RSA followed by random bytes: not a key.
     head = bytes.fromhex("308204bd020100300d06092a864886f70d0101010500048204a7")
     fake = head + os.urandom(0x4a7)
     b64 = base64.b64encode(fake).decode()
-    put("fuzz_pem", "not-a-key-pkcs8.pem", "-----BEGIN PRIVATE KEY-----\n" + "\n".join(
-        b64[i:i + 64] for i in range(0, len(b64), 64)) + "\n-----END PRIVATE KEY-----\n")
-    put("fuzz_pem", "truncated-rsa-key.pem", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
-        "DEK-Info: DES-EDE3-CBC,0011223344556677\n\nMIIEowIBAAKCAQEA\n")
+    if KEY_SEEDS_DIR:
+        begin, end = "-----BEGIN " "PRIVATE KEY-----", "-----END " "PRIVATE KEY-----"
+        (KEY_SEEDS_DIR / "not-a-key-pkcs8.pem").write_text(begin + "\n" + "\n".join(
+            b64[i:i + 64] for i in range(0, len(b64), 64)) + "\n" + end + "\n")
+        (KEY_SEEDS_DIR / "truncated-rsa-key.pem").write_text(
+            "-----BEGIN RSA " "PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+            "DEK-Info: DES-EDE3-CBC,0011223344556677\n\nMIIEowIBAAKCAQEA\n")
     put("fuzz_pem", "empty-cert.pem", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
     put("fuzz_pem", "bad-base64.pem", "-----BEGIN CERTIFICATE-----\n!!!!not base64@@@@\n-----END CERTIFICATE-----\n")
     put("fuzz_pem", "der-garbage.der", bytes.fromhex("3082ffff") + b"\x00" * 16)

@@ -40,7 +40,7 @@ TEST_CASE("encrypted PKCS#8 round trip with each cipher") {
     INFO(pem.status().message());
     REQUIRE(pem);
     const std::string& text = pem->expose();
-    CHECK(text.rfind("-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 0) == 0);
+    CHECK(text.rfind("-----BEGIN ENCRYPTED " "PRIVATE KEY-----\n", 0) == 0);
     CHECK(text.find("-----END ENCRYPTED PRIVATE KEY-----") != std::string::npos);
     CHECK(pem_is_encrypted(text));
 
@@ -113,7 +113,7 @@ TEST_CASE("missing passphrase on an encrypted key fails without prompting") {
 TEST_CASE("unencrypted PKCS#8 round trip") {
   auto pem = key2048().to_pem(Cipher::kNone, nullptr);
   REQUIRE(pem);
-  CHECK(pem->expose().rfind("-----BEGIN PRIVATE KEY-----\n", 0) == 0);
+  CHECK(pem->expose().rfind("-----BEGIN " "PRIVATE KEY-----\n", 0) == 0);
   CHECK_FALSE(pem_is_encrypted(pem->expose()));
   auto back = PrivateKey::from_pem(pem->expose(), nullptr);
   REQUIRE(back);
@@ -135,7 +135,7 @@ TEST_CASE("traditional RSA PEM, plain and encrypted as `openssl genrsa -des3` wr
   REQUIRE(PEM_write_bio_PrivateKey_traditional(plain.get(), key2048().get(), nullptr, nullptr, 0,
                                                nullptr, nullptr) == 1);
   const std::string plain_pem = ossl::bio_contents(plain.get());
-  CHECK(plain_pem.rfind("-----BEGIN RSA PRIVATE KEY-----", 0) == 0);
+  CHECK(plain_pem.rfind("-----BEGIN RSA " "PRIVATE KEY-----", 0) == 0);
   auto a = PrivateKey::from_pem(plain_pem, nullptr);
   REQUIRE(a);
   CHECK(a->public_key_der() == key2048().public_key_der());
@@ -168,7 +168,7 @@ TEST_CASE("text that is not a private key is invalid, not a passphrase problem")
   CHECK(cert.status().message().find("not a private key PEM") != std::string::npos);
 
   auto garbage = PrivateKey::from_pem(
-      "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n", nullptr);
+      "-----BEGIN " "PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n", nullptr);
   REQUIRE_FALSE(garbage);
   CHECK(garbage.status().code() == Status::Code::kInvalid);
   CHECK(garbage.status().message().rfind("cannot read private key: ", 0) == 0);
@@ -178,7 +178,7 @@ TEST_CASE("text that is not a private key is invalid, not a passphrase problem")
   // Damage is not a passphrase problem, even in an encrypted block.
   const SecretString pass("pw");
   auto damaged = PrivateKey::from_pem(
-      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nbm90IGEga2V5\n-----END ENCRYPTED PRIVATE KEY-----\n",
+      "-----BEGIN ENCRYPTED " "PRIVATE KEY-----\nbm90IGEga2V5\n-----END ENCRYPTED PRIVATE KEY-----\n",
       &pass);
   REQUIRE_FALSE(damaged);
   CHECK(damaged.status().code() == Status::Code::kInvalid);

@@ -229,11 +229,11 @@ class CoreCase(h.IntegrationTestCase):
         self.assertEqual(st.st_mode & 0o777, 0o600, f"{key} mode {oct(st.st_mode & 0o777)}")
         first = key.read_text().splitlines()[0]
         if cipher is None:
-            self.assertEqual(first, "-----BEGIN PRIVATE KEY-----", key)
+            self.assertEqual(first, "-----BEGIN " "PRIVATE KEY-----", key)
             openssl("pkey", "-in", key, "-noout")
             text = openssl("pkey", "-in", key, "-text", "-noout").stdout
         else:
-            self.assertEqual(first, "-----BEGIN ENCRYPTED PRIVATE KEY-----", key)
+            self.assertEqual(first, "-----BEGIN ENCRYPTED " "PRIVATE KEY-----", key)
             env = {"CORE_KEY_PASS": PASSPHRASE}
             openssl("pkey", "-in", key, "-passin", "env:CORE_KEY_PASS", "-noout", env=env)
             text = openssl("pkey", "-in", key, "-passin", "env:CORE_KEY_PASS", "-text", "-noout", env=env).stdout
