@@ -27,8 +27,7 @@ const std::string& setting_for(const SslSettings& s, std::string_view name) {
 }
 
 // An argument Apache reads back as `value` (ap_getword_conf).
-// `force`: quote even a plain value (the old argument was quoted, and text
-// written right after its closing quote must stay a separate word).
+// `force`: quote even a plain value (see set_argument).
 Result<std::string> quote(const std::string& value, bool force = false) {
   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
     return Status::invalid("the path \"" + value + "\" contains a line break or NUL; Apache cannot read it");
@@ -44,9 +43,15 @@ Result<std::string> quote(const std::string& value, bool force = false) {
 }
 
 Result<Splice> set_argument(std::string_view content, const LogicalLine& line, const std::string& value) {
-  const bool was_quoted = !line.args.empty() && line.args[0].begin < content.size() &&
-                          (content[line.args[0].begin] == '"' || content[line.args[0].begin] == '\'');
-  auto quoted = quote(value, was_quoted);
+  // A quoted argument with text glued after its closing quote ('a'b is two
+  // words to Apache) must stay quoted, or the new value and that text merge.
+  bool glued = false;
+  if (!line.args.empty() && line.args[0].begin < content.size() && line.args[0].end < content.size()) {
+    const char first = content[line.args[0].begin], next = content[line.args[0].end];
+    glued = (first == '"' || first == '\'') && next != ' ' && next != '\t' && next != '\r' && next != '\n' &&
+            next != '\f' && next != '\v';
+  }
+  auto quoted = quote(value, glued);
   if (!quoted.is_ok()) return quoted.status();
   if (line.continued())  // joined lines become one, keeping the first line's indentation
     return Splice{line.begin, line.end, line.indent + line.name + " " + *quoted + line.rest_after_first_arg};
