@@ -18,18 +18,12 @@
 #include "engine/served.h"
 #include "engine/vhost_edits.h"
 #include "util/digest.h"
+#include "util/time.h"
 
 namespace ecert {
 namespace {
 
-std::string utc_stamp() {
-  char buf[32];
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string utc_stamp() { return format_utc(std::time(nullptr), "%Y%m%dT%H%M%SZ"); }
 
 // A file this run replaced or created, with what to put back on rollback.
 struct Written {

@@ -1,4 +1,5 @@
 #include "engine/plan.h"
+#include "util/time.h"
 
 #include <algorithm>
 #include <cctype>
@@ -81,13 +82,7 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
-std::string format_date(std::time_t t) {
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string format_date(std::time_t t) { return format_utc(t, "%Y-%m-%d"); }
 
 bool name_in(const std::string& name, const std::vector<std::string>& names) {
   for (const auto& n : names)

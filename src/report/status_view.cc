@@ -1,4 +1,5 @@
 #include "report/status_view.h"
+#include "util/time.h"
 
 #include <sstream>
 
@@ -11,13 +12,7 @@ const Change* change_of(const SitePlan& p, ResourceKind kind) {
   return nullptr;
 }
 
-std::string iso_date(std::time_t t) {
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_date(std::time_t t) { return format_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 long days_left(const StatusReport& r, const CertFacts& c) {
   return static_cast<long>((c.not_after - r.observed.now) / 86400);
