@@ -67,6 +67,7 @@ ApplyOptions apply_options(const CommonOptions& opt) {
   ApplyOptions o;
   o.manifest_arg = opt.manifest;
   o.state_dir = opt.state_dir;
+  o.narrowed = !opt.sites.empty();
   return o;
 }
 

@@ -4,8 +4,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -320,7 +322,7 @@ bool Certificate::signed_by(const Certificate& issuer) const {
 
 namespace {
 Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                      const TrustStore& trust, std::time_t at);
+                      const TrustStore& trust, std::time_t at, ValidityWindow* valid);
 }  // namespace
 
 Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
@@ -329,21 +331,21 @@ Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certi
   // where the store would only say "unable to get local issuer certificate".
   if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
   if (!sub.signed_by(cross)) return cross_not_signed(sub, cross);
-  return verify_to_root(leaf, sub, cross, TrustStore::from_pem(trust_pem), at);
+  return verify_to_root(leaf, sub, cross, TrustStore::from_pem(trust_pem), at, nullptr);
 }
 
 Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                    const TrustStore& trust, std::time_t at) {
+                    const TrustStore& trust, std::time_t at, ValidityWindow* valid) {
   if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
   if (!signed_by_memo(sub, cross)) return cross_not_signed(sub, cross);
-  return verify_to_root(leaf, sub, cross, trust, at);
+  return verify_to_root(leaf, sub, cross, trust, at, valid);
 }
 
 namespace {
 
 // The path from leaf through sub and cross to a root of the store, at `at`.
 Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                      const TrustStore& trust, std::time_t at) {
+                      const TrustStore& trust, std::time_t at, ValidityWindow* valid) {
   if (!trust.status().is_ok()) return trust.status();
   ERR_clear_error();
   X509_STORE* store = trust.get();
@@ -361,6 +363,15 @@ Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Cer
   // stay off: a trusted intermediate alone must not end the path.
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), at);
   if (X509_verify_cert(ctx.get()) == 1) {
+    if (valid) {
+      *valid = ValidityWindow{std::numeric_limits<std::time_t>::min(), std::numeric_limits<std::time_t>::max()};
+      STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx.get());
+      for (int i = 0; i < sk_X509_num(path); ++i) {
+        const X509* x = sk_X509_value(path, i);
+        valid->from = std::max(valid->from, to_time_t(X509_get0_notBefore(x)));
+        valid->until = std::min(valid->until, to_time_t(X509_get0_notAfter(x)));
+      }
+    }
     ERR_clear_error();
     return Status::ok();
   }

@@ -89,7 +89,14 @@ Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certi
 // The same, against a prebuilt store (what a fleet of sites sharing one
 // bundle should use). The sub <- cross link, shared by every site of a
 // feature, is proven once per process for the same two certificate objects.
+// On success, `valid` (when given) receives the span of time inside every
+// certificate's validity on the verified path: the result holds while the
+// time stays inside it.
+struct ValidityWindow {
+  std::time_t from = 0;
+  std::time_t until = 0;
+};
 Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                    const TrustStore& trust, std::time_t at);
+                    const TrustStore& trust, std::time_t at, ValidityWindow* valid = nullptr);
 
 }  // namespace ecert::crypto

@@ -523,11 +523,31 @@ std::vector<FileDiff> predict_diffs(const Manifest& manifest, const Observed& ob
 
 }  // namespace
 
+namespace {
+
+// Rewrites the facts cache when this run proved something new or stopped
+// needing an entry. A run narrowed to some sites keeps the others' entries.
+void remember_facts(FileSystem& fs, const ApplyOptions& options, FactsCache&& before, FactsCache&& now, Report& r) {
+  if (options.narrowed) {
+    FactsCache all = before;
+    all.merge(std::move(now));
+    now = std::move(all);
+  }
+  if (now == before) return;
+  WriteOptions wo;
+  wo.new_file_mode = 0600;
+  if (Status s = fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(now), wo); !s)
+    r.errors.push_back("cannot record the verified facts: " + s.message());
+}
+
+}  // namespace
+
 Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOptions& options) {
   Report r;
   r.command = "plan";
   r.dry_run = true;
-  Observed obs = observe(manifest, fs, ObserveOptions{});
+  const FactsCache cache = read_facts_cache(fs, options.state_dir);
+  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.apache.restart_needed = r.plan.restart;
@@ -548,7 +568,8 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
     r.errors.push_back(lock.status().message());
     return r;
   }
-  Observed obs = observe(manifest, fs, ObserveOptions{});
+  FactsCache cache = read_facts_cache(fs, options.state_dir);
+  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   if (options.saved_plan) {
@@ -574,6 +595,7 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
   for (std::size_t i = 0; i < manifest.sites.size(); ++i)
     if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, *obs.sites[i].vhost.vhost);
   applier.run();
+  remember_facts(fs, options, std::move(cache), std::move(obs.facts), r);
   return r;
 }
 

@@ -54,6 +54,7 @@ struct ApplyOptions {
   std::chrono::seconds lock_wait{60};
   std::string manifest_arg;        // for commands shown to the operator
   const Plan* saved_plan = nullptr;  // apply exactly this plan, refusing if its inputs changed
+  bool narrowed = false;           // the manifest was narrowed to some of its sites (--site)
   // Called as keys are generated (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
 };

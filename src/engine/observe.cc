@@ -1,8 +1,9 @@
 #include "engine/observe.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
-#include <atomic>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -45,33 +46,78 @@ class InputReader {
   std::map<std::string, std::string>& inputs_;
 };
 
-void observe_key(InputReader& in, const fs::path& path, const SecretString* passphrase, KeyFacts& key) {
+// What a run may take from the facts cache, and what it learned (every fact
+// it used or proved, hits included: the next cache). One per worker.
+struct FactsIo {
+  const FactsCache* cache = nullptr;  // null: verify everything
+  FactsCache learned;
+};
+
+// `witness`: the digest of the key of this site's passphrase source that
+// opened this run ("" when none did; see engine/facts_cache.h).
+void observe_key(InputReader& in, const fs::path& path, const SecretString* passphrase, const std::string& witness,
+                 FactsIo& io, KeyFacts& key) {
   auto pem = in.read(path, key.file);
   if (!pem) return;
   SecretString secret(std::move(*pem));
   if (auto info = in.fs().stat(path)) key.mode = info->mode;
   key.encrypted = crypto::pem_is_encrypted(secret.expose());
+  // An encrypted key's facts are only as good as the passphrase check: with
+  // no witness this run, it is decrypted and nothing is remembered.
+  const bool cacheable = !key.encrypted || !witness.empty();
+  const std::string want_witness = key.encrypted ? witness : std::string();
+  auto use = [&](const CachedKey& k) {
+    key.opened = true;
+    key.is_rsa = k.is_rsa;
+    key.bits = k.bits;
+    key.public_key_id = k.public_key_id;
+  };
+  if (cacheable && io.cache) {
+    auto it = io.cache->keys.find(key.file.digest);
+    if (it != io.cache->keys.end() && it->second.witness == want_witness) {
+      use(it->second);
+      io.learned.keys.emplace(key.file.digest, it->second);
+      return;
+    }
+  }
   auto parsed = crypto::PrivateKey::from_pem(secret.expose(), passphrase);
   if (!parsed) {
     key.open_error = Status::invalid("cannot open the key " + path.string() + ": " + parsed.status().message());
     return;
   }
-  key.opened = true;
-  key.is_rsa = parsed->is_rsa();
-  key.bits = parsed->bits();
-  key.public_key_der = parsed->public_key_der();
+  CachedKey k{want_witness, parsed->is_rsa(), parsed->bits(), sha256_hex(parsed->public_key_der())};
+  use(k);
+  if (cacheable) io.learned.keys.emplace(key.file.digest, std::move(k));
 }
 
-void observe_csr(InputReader& in, const fs::path& path, CsrFacts& csr) {
+void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& csr) {
   auto pem = in.read(path, csr.file);
   if (!pem) return;
+  auto use = [&](const CachedCsr& r) {
+    csr.parsed = true;
+    csr.info.version = r.version;
+    csr.info.subject = r.subject;
+    csr.info.signature_valid = r.signature_valid;
+    csr.info.attribute_count = r.attribute_count;
+    csr.info.signature_digest = r.signature_digest;
+    csr.public_key_id = r.public_key_id;
+  };
+  if (io.cache) {
+    if (auto it = io.cache->csrs.find(csr.file.digest); it != io.cache->csrs.end()) {
+      use(it->second);
+      io.learned.csrs.emplace(csr.file.digest, it->second);
+      return;
+    }
+  }
   auto info = crypto::parse_csr(*pem);
   if (!info) {
     csr.parse_error = info.status();
     return;
   }
-  csr.parsed = true;
-  csr.info = std::move(*info);
+  CachedCsr r{info->version, std::move(info->subject), sha256_hex(info->public_key_der), info->signature_valid,
+              info->attribute_count, std::move(info->signature_digest)};
+  use(r);
+  io.learned.csrs.emplace(csr.file.digest, std::move(r));
 }
 
 std::string cn_of(const crypto::NameEntries& name) {
@@ -126,9 +172,12 @@ class CaCache {
   struct Trust {
     FileFacts facts;
     std::string pem;
-    // Parsed once, on first use, for every site that names this bundle.
+    // Parsed once, on first use (a cached proof needs none), for every site
+    // that names this bundle; workers share it.
     mutable std::optional<crypto::TrustStore> store;
+    mutable std::mutex mu;
     const crypto::TrustStore& get_store() const {
+      std::lock_guard<std::mutex> hold(mu);
       if (!store) store.emplace(crypto::TrustStore::from_pem(pem));
       return *store;
     }
@@ -136,9 +185,9 @@ class CaCache {
   const Trust& trust(const fs::path& path) {
     auto it = trusts_.find(path.string());
     if (it != trusts_.end()) return it->second;
-    Trust t;
+    Trust& t = trusts_[path.string()];
     if (auto data = in_.read(path, t.facts)) t.pem = std::move(*data);
-    return trusts_.emplace(path.string(), std::move(t)).first->second;
+    return t;
   }
 
  private:
@@ -149,7 +198,7 @@ class CaCache {
 };
 
 void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
-                         std::time_t now, SiteFacts& f) {
+                         std::time_t now, FactsIo& io, SiteFacts& f) {
   const auto& sub = cas.cert(site.ca.sub, "ca.sub");
   const auto& cross = cas.cert(site.ca.cross, "ca.cross");
   const auto& trust = cas.trust(site.ca.trust);
@@ -172,59 +221,142 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
 
   auto data = in.read(site.certificate, f.cert.file);
   if (!data) return;
-  auto parsed = crypto::Certificate::parse(*data);
-  if (!parsed) {
-    f.cert.parse_error = Status::invalid("not a certificate (" + parsed.status().message() + ")");
-    return;
-  }
-  const crypto::Certificate& cert = *parsed;
   auto& c = f.cert;
+  const std::string& digest = c.file.digest;
+  // Parsed only when the cache cannot answer.
+  std::optional<crypto::Certificate> parsed;
+  auto cert = [&]() -> const crypto::Certificate& {
+    if (!parsed) parsed.emplace(*crypto::Certificate::parse(*data));
+    return *parsed;
+  };
+  const CachedCert* cached = nullptr;
+  if (io.cache)
+    if (auto it = io.cache->certs.find(digest); it != io.cache->certs.end()) cached = &it->second;
+  CachedCert facts;
+  if (cached) {
+    facts = *cached;
+  } else {
+    auto p = crypto::Certificate::parse(*data);
+    if (!p) {
+      c.parse_error = Status::invalid("not a certificate (" + p.status().message() + ")");
+      return;
+    }
+    parsed.emplace(std::move(*p));
+    c.was_der = parsed->was_der();
+    if (c.was_der) c.pem = parsed->pem();
+    facts = CachedCert{parsed->common_name(), parsed->dns_names(), cn_of(parsed->issuer()), parsed->serial_hex(),
+                       parsed->not_before(), parsed->not_after(), sha256_hex(parsed->public_key_der())};
+  }
   c.parsed = true;
-  c.was_der = cert.was_der();
-  if (c.was_der) c.pem = cert.pem();
-  c.common_name = cert.common_name();
-  c.dns_names = cert.dns_names();
-  c.issuer_cn = cn_of(cert.issuer());
-  c.serial = cert.serial_hex();
-  c.not_before = cert.not_before();
-  c.not_after = cert.not_after();
-  c.public_key_der = cert.public_key_der();
-  if (sub.cert) c.signed_by_sub = cert.signed_by(*sub.cert);
+  c.common_name = facts.common_name;
+  c.dns_names = facts.dns_names;
+  c.issuer_cn = facts.issuer_cn;
+  c.serial = facts.serial;
+  c.not_before = facts.not_before;
+  c.not_after = facts.not_after;
+  c.public_key_id = facts.public_key_id;
+  // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
+  if (!c.was_der) io.learned.certs.emplace(digest, std::move(facts));
+
+  if (sub.cert) {
+    const std::string proof = digest + ' ' + f.ca.sub_file.digest;
+    c.signed_by_sub = io.cache && io.cache->signatures.count(proof);
+    if (!c.signed_by_sub) c.signed_by_sub = cert().signed_by(*sub.cert);
+    if (c.signed_by_sub) io.learned.signatures.insert(proof);
+  }
   if (!c.signed_by_sub) {
     // Name the CA that did sign it, when the manifest knows it as another site's sub CA.
     for (const auto& other : manifest.sites) {
       if (other.ca.sub == site.ca.sub) continue;
       const auto& o = cas.cert(other.ca.sub, "ca.sub");
-      if (o.cert && cert.signed_by(*o.cert)) {
+      if (o.cert && cert().signed_by(*o.cert)) {
         c.signed_by_other_feature_sub = true;
         c.other_feature_sub_cn = o.cert->common_name();
         break;
       }
     }
   }
-  if (f.ca.error.is_ok() && c.signed_by_sub)
-    f.ca.chain_verification = crypto::verify_chain(cert, *sub.cert, *cross.cert, trust.get_store(), now);
+  if (f.ca.error.is_ok() && c.signed_by_sub) {
+    const std::string proof =
+        digest + ' ' + f.ca.sub_file.digest + ' ' + f.ca.cross_file.digest + ' ' + f.ca.trust_file.digest;
+    if (io.cache) {
+      auto it = io.cache->chains.find(proof);
+      if (it != io.cache->chains.end() && it->second.valid_from <= now && now <= it->second.valid_until) {
+        io.learned.chains.emplace(proof, it->second);
+        return;
+      }
+    }
+    crypto::ValidityWindow valid;
+    f.ca.chain_verification = crypto::verify_chain(cert(), *sub.cert, *cross.cert, trust.get_store(), now, &valid);
+    if (f.ca.chain_verification.is_ok()) io.learned.chains.emplace(proof, CachedChain{valid.from, valid.until});
+  }
+}
+
+std::string passphrase_source_id(const PassphraseSource& source) {
+  switch (source.kind) {
+    case PassphraseSource::Kind::kEnv: return "env:" + source.env;
+    case PassphraseSource::Kind::kFile: return "file:" + source.file.string();
+    case PassphraseSource::Kind::kNone: break;
+  }
+  return "none";
+}
+
+// The witness of each passphrase source (engine/facts_cache.h): the digest of
+// the first encrypted key of its sites, in manifest order, that opens with
+// it. Tries a few keys only: when they all fail, the passphrase is most
+// likely wrong and every key is checked (and reported) by the workers.
+std::map<std::string, std::string> find_witnesses(const Manifest& manifest, const FileSystem& fs) {
+  constexpr int kTries = 3;
+  std::map<std::string, std::string> witness;
+  std::map<std::string, int> tries;
+  for (const auto& site : manifest.sites) {
+    if (site.key.cipher == Cipher::kNone) continue;
+    const std::string source = passphrase_source_id(site.key.passphrase);
+    if (witness.count(source) || tries[source] >= kTries) continue;
+    for (const fs::path& path : {site.key.path, fs::path(staged_path(site.key.path))}) {
+      auto pem = fs.read_file(path);
+      if (!pem) continue;
+      SecretString secret(std::move(*pem));
+      if (!crypto::pem_is_encrypted(secret.expose())) continue;
+      auto pass = load_passphrase(site.key.passphrase, fs);
+      if (!pass) {
+        tries[source] = kTries;
+        break;
+      }
+      ++tries[source];
+      if (crypto::PrivateKey::from_pem(secret.expose(), &*pass)) {
+        witness[source] = sha256_hex(secret.expose());
+        break;
+      }
+      if (tries[source] >= kTries) break;
+    }
+  }
+  return witness;
 }
 
 // Everything about one site. Reads through `in` (this worker's inputs);
 // `cas` is only looked up (observe() loaded every CA file beforehand).
 void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs, InputReader& in, CaCache& cas,
-                  const apache::VhostIndex* vhosts, const Observed& obs, SiteFacts& f) {
+                  const apache::VhostIndex* vhosts, const std::map<std::string, std::string>& witnesses,
+                  const Observed& obs, FactsIo& io, SiteFacts& f) {
   const Site& site = manifest.sites[i];
   std::optional<SecretString> passphrase;
+  std::string witness;
   if (site.key.cipher != Cipher::kNone) {
     auto p = load_passphrase(site.key.passphrase, fs);
     if (p) passphrase.emplace(std::move(*p));
     else f.passphrase_error = p.status();
+    if (auto it = witnesses.find(passphrase_source_id(site.key.passphrase)); it != witnesses.end())
+      witness = it->second;
   }
   const SecretString* pass = passphrase ? &*passphrase : nullptr;
   if (f.passphrase_error.is_ok()) {
-    observe_key(in, site.key.path, pass, f.key);
-    observe_key(in, staged_path(site.key.path), pass, f.staged_key);
+    observe_key(in, site.key.path, pass, witness, io, f.key);
+    observe_key(in, staged_path(site.key.path), pass, witness, io, f.staged_key);
   }
-  observe_csr(in, site.csr, f.csr);
-  observe_csr(in, staged_path(site.csr), f.staged_csr);
-  observe_ca_and_cert(in, cas, manifest, site, obs.now, f);
+  observe_csr(in, site.csr, io, f.csr);
+  observe_csr(in, staged_path(site.csr), io, f.staged_csr);
+  observe_ca_and_cert(in, cas, manifest, site, obs.now, io, f);
   in.read(site.chain, f.chain);
 
   if (!vhosts) {
@@ -259,26 +391,30 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   for (const auto& site : manifest.sites) {
     cas.cert(site.ca.sub, "ca.sub");
     cas.cert(site.ca.cross, "ca.cross");
-    cas.trust(site.ca.trust).get_store();
+    cas.trust(site.ca.trust);
     if (cas.cert(site.ca.sub, "ca.sub").cert && cas.cert(site.ca.cross, "ca.cross").cert)
       cas.chain(site.ca.sub, site.ca.cross);
   }
+  const auto witnesses = find_witnesses(manifest, fs);
 
   // Opening keys (the passphrase's key derivation) dominates: use every core.
   const std::size_t n = manifest.sites.size();
   const std::size_t workers = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), n);
   std::vector<std::map<std::string, std::string>> inputs(workers);
+  std::vector<FactsIo> facts(workers);
   std::atomic<std::size_t> next{0};
   auto work = [&](std::size_t w) {
     InputReader reader(fs, inputs[w]);
+    facts[w].cache = options.cache;
     for (std::size_t i; (i = next.fetch_add(1)) < n;)
-      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, obs, obs.sites[i]);
+      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, witnesses, obs, facts[w], obs.sites[i]);
   };
   std::vector<std::thread> pool;
   for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
   if (workers > 0) work(0);
   for (auto& t : pool) t.join();
   for (auto& m : inputs) obs.inputs.merge(m);
+  for (auto& f : facts) obs.facts.merge(std::move(f.learned));
   return obs;
 }
 

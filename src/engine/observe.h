@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "engine/facts_cache.h"
 #include "engine/observed.h"
 #include "manifest/model.h"
 #include "util/fs.h"
@@ -12,6 +13,8 @@ namespace ecert {
 
 struct ObserveOptions {
   std::time_t now = 0;  // 0: the current time
+  // Facts proven by earlier runs (engine/facts_cache.h); null: verify everything.
+  const FactsCache* cache = nullptr;
 };
 
 // Observes every site of `manifest`. Problems with one site are facts

@@ -11,6 +11,7 @@
 
 #include "apache/config.h"
 #include "crypto/csr.h"
+#include "engine/facts_cache.h"
 #include "engine/installed.h"
 #include "util/status.h"
 
@@ -29,7 +30,7 @@ struct KeyFacts {
   bool is_rsa = false;
   int bits = 0;
   bool encrypted = false;
-  std::string public_key_der;
+  std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   mode_t mode = 0;
 };
 
@@ -37,7 +38,8 @@ struct CsrFacts {
   FileFacts file;
   bool parsed = false;
   Status parse_error;
-  crypto::CsrInfo info;
+  crypto::CsrInfo info;        // info.public_key_der is not kept:
+  std::string public_key_id;   // its sha256
 };
 
 struct CertFacts {
@@ -52,7 +54,7 @@ struct CertFacts {
   std::string serial;
   std::time_t not_before = 0;
   std::time_t not_after = 0;
-  std::string public_key_der;
+  std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   // Signature proofs, computed from the CA files named by the manifest.
   bool signed_by_sub = false;
   bool signed_by_other_feature_sub = false;  // the standard sub CA for EV and vice versa
@@ -97,6 +99,8 @@ struct Observed {
   // Every input read, path -> sha256 (or "absent"): a saved plan is stale
   // when any of these changed.
   std::map<std::string, std::string> inputs;
+  // Every fact this run used or proved: the next facts cache.
+  FactsCache facts;
 };
 
 }  // namespace ecert

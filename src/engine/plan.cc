@@ -46,9 +46,9 @@ std::string key_problem(const KeySpec& spec, const KeyFacts& key) {
 }
 
 // Differences between a CSR and what the manifest asks for, as reasons.
-std::vector<std::string> csr_differences(const crypto::CsrInfo& have,
-                                         const crypto::NameEntries& want,
-                                         const std::string& key_der) {
+std::vector<std::string> csr_differences(const CsrFacts& csr, const crypto::NameEntries& want,
+                                         const std::string& key_id) {
+  const crypto::CsrInfo& have = csr.info;
   std::vector<std::string> out;
   if (have.subject != want) {
     bool named = false;
@@ -69,7 +69,7 @@ std::vector<std::string> csr_differences(const crypto::CsrInfo& have,
       out.push_back("CSR subject is " + squote(crypto::format_name(have.subject)) + ", want " +
                     squote(crypto::format_name(want)));
   }
-  if (have.public_key_der != key_der) out.push_back("CSR was made for another key");
+  if (csr.public_key_id != key_id) out.push_back("CSR was made for another key");
   if (!have.signature_valid) out.push_back("CSR signature does not verify");
   if (have.attribute_count != 0) out.push_back("CSR carries attributes or extensions; the CA wants none");
   if (lower(have.signature_digest) != "sha256") out.push_back("CSR is signed with " + have.signature_digest + ", want SHA-256");
@@ -196,7 +196,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
   // ---- key ----
   const bool staged = f.staged_key.file.exists;
   bool key_new = false;
-  std::string key_der;  // the key the CSR and certificate must belong to
+  std::string key_id;  // the key the CSR and certificate must belong to
   if (!f.passphrase_error.is_ok()) {
     sp.changes.push_back(make(ResourceKind::kKey, Action::kError, site.key.path, f.passphrase_error.message()));
     block_rest(1, "the key");
@@ -225,7 +225,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
     block_rest(1, "the key");
     return sp;
   }
-  key_der = f.key.public_key_der;
+  key_id = f.key.public_key_id;
 
   // A renewal in progress decides which key the certificate must match.
   bool promote = false;
@@ -236,7 +236,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
       block_rest(1, "the staged key");
       return sp;
     }
-    promote = f.cert.parsed && f.cert.public_key_der == f.staged_key.public_key_der;
+    promote = f.cert.parsed && f.cert.public_key_id == f.staged_key.public_key_id;
     if (!promote) {
       const std::string waiting = "renewal staged at " + staged_path(site.key.path) +
                                   ": waiting for the CA's certificate for the new key (" + csr_cmd + ")";
@@ -256,7 +256,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
                               "promote the staged key " + staged_path(site.key.path) +
                                   " (its certificate arrived); the old key is kept as a backup",
                               Operation::kPromoteStaged, true));
-    key_der = f.staged_key.public_key_der;
+    key_id = f.staged_key.public_key_id;
   } else if (!key_new && !staged) {
     sp.changes.push_back(make(ResourceKind::kKey, Action::kNoOp, site.key.path,
                               "RSA " + std::to_string(f.key.bits) +
@@ -267,7 +267,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
   const crypto::NameEntries subject = crypto::ecert_subject(site.organization, site.name);
   if (promote) {
     const auto& csr = f.staged_csr;
-    std::string why = csr.parsed ? join(csr_differences(csr.info, subject, key_der), "; ") : "";
+    std::string why = csr.parsed ? join(csr_differences(csr, subject, key_id), "; ") : "";
     sp.changes.push_back(make(ResourceKind::kCsr, Action::kUpdate, site.csr,
                               why.empty() ? "promote the staged CSR " + staged_path(site.csr)
                                           : "rewrite for the promoted key: " + why,
@@ -285,7 +285,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
     sp.changes.push_back(make(ResourceKind::kCsr, Action::kUpdate, site.csr,
                               "not a valid CSR (" + f.csr.parse_error.message() + "); regenerate",
                               Operation::kWriteCsr));
-  } else if (auto diffs = csr_differences(f.csr.info, subject, key_der); !diffs.empty()) {
+  } else if (auto diffs = csr_differences(f.csr, subject, key_id); !diffs.empty()) {
     sp.changes.push_back(make(ResourceKind::kCsr, Action::kUpdate, site.csr, join(diffs, "; "),
                               Operation::kWriteCsr));
   } else {
@@ -321,7 +321,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
     block_rest(3, "the certificate");
     return sp;
   }
-  if (cert.public_key_der != key_der) {
+  if (cert.public_key_id != key_id) {
     std::string which = key_new ? "the key being generated now (it belongs to a key that is gone)"
                                 : "the key at " + site.key.path.string();
     if (staged) which += " nor the staged key";

@@ -43,7 +43,7 @@ KeyFacts good_key(const std::string& der = "KEY1") {
   k.is_rsa = true;
   k.bits = 2048;
   k.encrypted = true;
-  k.public_key_der = der;
+  k.public_key_id = der;
   return k;
 }
 
@@ -52,7 +52,7 @@ CsrFacts good_csr(const Site& s, const std::string& der = "KEY1") {
   c.file = present();
   c.parsed = true;
   c.info.subject = crypto::ecert_subject(s.organization, s.name);
-  c.info.public_key_der = der;
+  c.public_key_id = der;
   c.info.signature_valid = true;
   c.info.signature_digest = "SHA256";
   return c;
@@ -68,7 +68,7 @@ CertFacts good_cert(const Site& s, const std::string& der = "KEY1") {
   c.serial = "0A1B";
   c.not_before = kNow - 86400;
   c.not_after = kNow + 200 * 86400;
-  c.public_key_der = der;
+  c.public_key_id = der;
   c.signed_by_sub = true;
   return c;
 }
@@ -212,7 +212,7 @@ TEST_CASE("CSR with another organization is regenerated with the difference as r
 TEST_CASE("CSR made for another key is regenerated") {
   Site s = standard_site();
   SiteFacts f = converged(s);
-  f.csr.info.public_key_der = "OTHER";
+  f.csr.public_key_id = "OTHER";
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   CHECK(change(p.sites[0], ResourceKind::kCsr).reason == "CSR was made for another key");
 }
@@ -221,7 +221,7 @@ TEST_CASE("certificate checks") {
   Site s = standard_site();
   SiteFacts f = converged(s);
   SUBCASE("another key") {
-    f.cert.public_key_der = "OTHER";
+    f.cert.public_key_id = "OTHER";
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kError);
     CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);

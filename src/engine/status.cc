@@ -8,7 +8,8 @@ namespace ecert {
 StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
                             const fs::path& state_dir) {
   StatusReport r;
-  r.observed = observe(manifest, fs, ObserveOptions{});
+  const FactsCache cache = read_facts_cache(fs, state_dir);
+  r.observed = observe(manifest, fs, ObserveOptions{0, &cache});
   attach_installed(manifest, fs, state_dir, r.observed);
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {

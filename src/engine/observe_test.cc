@@ -1,0 +1,197 @@
+// observe() with the facts cache, on an in-memory disk with a real test PKI:
+// what the cache may answer, and every change that must make it verify again.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "crypto/csr.h"
+#include "crypto/test_pki.h"
+#include "engine/facts_cache.h"
+#include "engine/observe.h"
+#include "manifest/loader.h"
+#include "util/digest.h"
+
+namespace ecert {
+namespace {
+
+namespace tp = crypto::testpki;
+
+constexpr const char* kManifest = R"(version: 1
+apache:
+  config: /etc/apache2/apache2.conf
+defaults:
+  organization: My Organization
+  key: {passphrase: {env: ECERT_OBSERVE_TEST_PASS}}
+  ca: {sub: /ca/sub.crt, cross: /ca/cross.crt, trust: /ca/trust.pem}
+sites:
+  - {name: www.a.example, feature: standard, key: /srv/a.key, csr: /srv/a.csr, certificate: /srv/a.cer, chain: /srv/chain.crt}
+  - {name: www.b.example, feature: standard, key: /srv/b.key, csr: /srv/b.csr, certificate: /srv/b.cer, chain: /srv/chain.crt}
+)";
+
+std::string encrypted_pem(const crypto::PrivateKey& key, const char* pass) {
+  SecretString secret{std::string(pass)};
+  return std::string(key.to_pem(Cipher::kAes256Cbc, &secret)->expose());
+}
+
+struct World {
+  MemoryFileSystem fs;
+  Manifest manifest;
+  const tp::HkpostPki& pki = tp::hkpost_pki();
+
+  World() {
+    auto loaded = load_manifest_text(kManifest, "/srv/ecert.yaml");
+    REQUIRE(loaded.ok());
+    manifest = std::move(loaded.manifest);
+    ::setenv("ECERT_OBSERVE_TEST_PASS", "pass one", 1);
+    fs.add_file("/ca/sub.crt", pki.sub.pem());
+    fs.add_file("/ca/cross.crt", pki.cross.pem());
+    fs.add_file("/ca/trust.pem", pki.trust_pem());
+    add_site("a", tp::cached_key(1), "www.a.example");
+    add_site("b", tp::cached_key(2), "www.b.example");
+  }
+
+  void add_site(const std::string& n, const crypto::PrivateKey& key, const std::string& cn) {
+    fs.add_file("/srv/" + n + ".key", encrypted_pem(key, "pass one"), 0600);
+    fs.add_file("/srv/" + n + ".csr", *crypto::make_csr_pem(key, crypto::ecert_subject("My Organization", cn)));
+    fs.add_file("/srv/" + n + ".cer", pki.issue_leaf(key, cn)->pem());
+  }
+
+  Observed run(const FactsCache* cache) const { return observe(manifest, fs, ObserveOptions{0, cache}); }
+};
+
+std::string digest_of(const MemoryFileSystem& fs, const char* path) { return sha256_hex(*fs.read_file(path)); }
+
+TEST_CASE("facts cache: text form round-trips; a foreign header or a cut line is not trusted") {
+  FactsCache c;
+  c.keys["k1"] = CachedKey{"w", true, 2048, "spki"};
+  c.csrs["c1"] = CachedCsr{0, {{"C", "HK"}, {"O", "Tab\there \"quoted\" 我"}}, "spki", true, 0, "SHA256"};
+  c.certs["x1"] = CachedCert{"www.a.example", {"www.a.example", "a.example"}, "Sub CA", "0A1B", 100, 200, "spki"};
+  c.signatures.insert("x1 s1");
+  c.chains["x1 s1 c1 t1"] = CachedChain{150, 190};
+  const std::string text = render_facts_cache(c);
+  CHECK(parse_facts_cache(text) == c);
+  CHECK(render_facts_cache(parse_facts_cache(text)) == text);  // stable: an unchanged cache is not rewritten
+
+  CHECK(parse_facts_cache("{\"format\":\"ecertctl facts\",\"version\":2}\n" + text.substr(text.find('\n') + 1))
+            .empty());
+  CHECK(parse_facts_cache("").empty());
+  // A file cut in the middle of its last line keeps the lines before it.
+  FactsCache cut = parse_facts_cache(text.substr(0, text.size() - 5));
+  CHECK(cut.keys == c.keys);
+  CHECK(cut.chains.empty());
+  // A line with a mistyped field is dropped, not the file.
+  std::string bad = text;
+  bad.replace(bad.find("\"bits\":2048"), 11, "\"bits\":\"20\"");
+  FactsCache partial = parse_facts_cache(bad);
+  CHECK(partial.keys.empty());
+  CHECK(partial.certs == c.certs);
+}
+
+TEST_CASE("facts cache: unreadable by policy when group or others may write it") {
+  MemoryFileSystem fs;
+  FactsCache c;
+  c.signatures.insert("a b");
+  fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0600);
+  CHECK(read_facts_cache(fs, "/state") == c);
+  fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0666);
+  CHECK(read_facts_cache(fs, "/state").empty());
+  CHECK(read_facts_cache(fs, "/nowhere").empty());
+}
+
+TEST_CASE("observe: a cold run proves everything, and a warm run answers from the cache alone") {
+  World w;
+  const Observed cold = w.run(nullptr);
+  for (const auto& f : cold.sites) {
+    CHECK(f.key.opened);
+    CHECK(f.key.public_key_id == f.csr.public_key_id);
+    CHECK(f.key.public_key_id == f.cert.public_key_id);
+    CHECK(f.cert.signed_by_sub);
+    CHECK(f.ca.chain_verification.is_ok());
+  }
+  const FactsCache& learned = cold.facts;
+  CHECK(learned.keys.size() == 2);
+  CHECK(learned.csrs.size() == 2);
+  CHECK(learned.certs.size() == 2);
+  CHECK(learned.signatures.size() == 2);
+  CHECK(learned.chains.size() == 2);
+  // Both keys were checked against the first one (the witness of their passphrase).
+  const std::string witness = digest_of(w.fs, "/srv/a.key");
+  for (const auto& [d, k] : learned.keys) CHECK(k.witness == witness);
+
+  // The warm run takes its facts from the cache: poison one entry and see it come back.
+  FactsCache poisoned = learned;
+  poisoned.keys[digest_of(w.fs, "/srv/b.key")].bits = 4096;
+  poisoned.certs[digest_of(w.fs, "/srv/b.cer")].serial = "FROM-THE-CACHE";
+  const Observed warm = w.run(&poisoned);
+  CHECK(warm.sites[1].key.bits == 4096);
+  CHECK(warm.sites[1].cert.serial == "FROM-THE-CACHE");
+  CHECK(warm.facts == poisoned);  // nothing new learned, nothing dropped
+  // Same facts as the cold run when the cache is honest.
+  const Observed honest = w.run(&learned);
+  CHECK(honest.facts == learned);
+  CHECK(honest.sites[1].cert.serial == cold.sites[1].cert.serial);
+}
+
+TEST_CASE("observe: a changed file is a miss and is verified afresh") {
+  World w;
+  const FactsCache learned = w.run(nullptr).facts;
+  FactsCache poisoned = learned;
+  for (auto& [d, c] : poisoned.certs) c.serial = "FROM-THE-CACHE";
+
+  SUBCASE("a certificate replaced by one from another CA") {
+    tp::CertSpec spec;
+    spec.subject = tp::hkpost_name("www.b.example");
+    spec.dns_names = {"www.b.example"};
+    auto other = tp::issue(w.pki.gs_root, w.pki.gs_root_key, tp::cached_key(2).get(), spec);
+    w.fs.add_file("/srv/b.cer", other->pem());
+    const Observed o = w.run(&poisoned);
+    CHECK(o.sites[1].cert.serial != "FROM-THE-CACHE");
+    CHECK_FALSE(o.sites[1].cert.signed_by_sub);
+    CHECK(o.sites[0].cert.serial == "FROM-THE-CACHE");  // untouched site still answered by the cache
+  }
+  SUBCASE("a sub CA file replaced: the signature and chain proofs no longer apply") {
+    w.fs.add_file("/ca/sub.crt", w.pki.ev_sub.pem());
+    const Observed o = w.run(&poisoned);
+    for (const auto& f : o.sites) CHECK_FALSE(f.cert.signed_by_sub);
+  }
+  SUBCASE("a chain proof outside its validity window is proven again") {
+    for (auto& [id, c] : poisoned.chains) c.valid_until = std::time(nullptr) - 10;
+    const Observed o = w.run(&poisoned);
+    for (const auto& [id, c] : o.facts.chains) CHECK(c.valid_until > std::time(nullptr));
+  }
+}
+
+TEST_CASE("observe: a changed passphrase is never hidden by the cache") {
+  World w;
+  const FactsCache learned = w.run(nullptr).facts;
+  ::setenv("ECERT_OBSERVE_TEST_PASS", "pass two", 1);
+  const Observed o = w.run(&learned);
+  for (const auto& f : o.sites) {
+    CHECK_FALSE(f.key.opened);
+    CHECK(f.key.open_error.message().find("cannot open the key") != std::string::npos);
+  }
+  CHECK(o.facts.keys.empty());
+
+  SUBCASE("a witness re-encrypted with the new passphrase proves nothing about the other keys") {
+    w.fs.add_file("/srv/a.key", encrypted_pem(tp::cached_key(1), "pass two"), 0600);
+    const Observed again = w.run(&learned);
+    CHECK(again.sites[0].key.opened);
+    CHECK_FALSE(again.sites[1].key.opened);  // b is still under "pass one"
+  }
+}
+
+TEST_CASE("observe: a key that is not encrypted needs no witness") {
+  World w;
+  w.fs.add_file("/srv/b.key", std::string(tp::cached_key(2).to_pem(Cipher::kNone, nullptr)->expose()), 0600);
+  const FactsCache learned = w.run(nullptr).facts;
+  const auto it = learned.keys.find(digest_of(w.fs, "/srv/b.key"));
+  REQUIRE(it != learned.keys.end());
+  CHECK(it->second.witness.empty());
+  ::setenv("ECERT_OBSERVE_TEST_PASS", "pass two", 1);
+  const Observed o = w.run(&learned);
+  CHECK(o.sites[1].key.opened);
+  CHECK_FALSE(o.sites[1].key.encrypted);
+}
+
+}  // namespace
+}  // namespace ecert
