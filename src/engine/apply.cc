@@ -527,17 +527,16 @@ namespace {
 
 // Rewrites the facts cache when this run proved something new or stopped
 // needing an entry. A run narrowed to some sites keeps the others' entries.
-void remember_facts(FileSystem& fs, const ApplyOptions& options, FactsCache&& before, FactsCache&& now, Report& r) {
+Status remember_facts(FileSystem& fs, const ApplyOptions& options, FactsCache&& before, FactsCache&& now) {
   if (options.narrowed) {
     FactsCache all = before;
     all.merge(std::move(now));
     now = std::move(all);
   }
-  if (now == before) return;
+  if (now == before) return Status::ok();
   WriteOptions wo;
   wo.new_file_mode = 0600;
-  if (Status s = fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(now), wo); !s)
-    r.errors.push_back("cannot record the verified facts: " + s.message());
+  return fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(now), wo);
 }
 
 }  // namespace
@@ -591,11 +590,17 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
       return r;
     }
   }
+  // Before anything changes: a disk too full for the cache is too full for
+  // the run, and stopping here leaves every file as it was.
+  if (Status s = remember_facts(fs, options, std::move(cache), std::move(obs.facts)); !s) {
+    r.errors.push_back("cannot record the verified facts, so nothing was done: " + s.message());
+    r.plan = Plan{};
+    return r;
+  }
   Applier applier(manifest, fs, runner, options, r);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i)
     if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, *obs.sites[i].vhost.vhost);
   applier.run();
-  remember_facts(fs, options, std::move(cache), std::move(obs.facts), r);
   return r;
 }
 

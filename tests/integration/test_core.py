@@ -526,6 +526,55 @@ class IdempotenceTest(CoreCase, unittest.TestCase):
         self.assertRegex(cp.stdout, r"0 created, 0 updated")
 
 
+class FactsCacheTest(CoreCase, unittest.TestCase):
+    """$STATE/facts.jsonl remembers what verifying unchanged files proved; it
+    must never hide a change (engine/facts_cache.h)."""
+
+    def test_cache_never_hides_a_change(self):
+        sites = [self.site("www.example.com", "a"), self.site("www.b.example.com", "b")]
+        m = self.manifest(sites)
+        self.cli("apply", "-f", m)
+        for stem, name in (("a", "www.example.com"), ("b", "www.b.example.com")):
+            self.pki.issue(self.p(f"ssl.csr/{stem}.csr"), self.p(f"ssl.crt/{stem}.cer"), "standard")
+        self.cli("apply", "-f", m)
+        cache = self.state / "facts.jsonl"
+        self.assertTrue(cache.exists(), "a converging apply recorded no facts")
+        self.assertEqual(cache.stat().st_mode & 0o777, 0o600)
+        text = cache.read_text()
+        self.assertNotIn(PASSPHRASE, text)
+        self.assertNotIn("PRIVATE", text)
+        kinds = sorted({json.loads(line)["kind"] for line in text.splitlines()[1:]})
+        self.assertEqual(kinds, ["cert", "chain", "csr", "key", "signature"])
+        # A converged no-op leaves the cache as it is (bytes and mtime).
+        before = (cache.read_bytes(), cache.stat().st_mtime_ns)
+        time.sleep(0.01)
+        self.assertFalse(self.cli_json("apply", "-f", m)["changed"])
+        self.assertEqual((cache.read_bytes(), cache.stat().st_mtime_ns), before)
+
+        # Another passphrase in the environment: every key is an error again.
+        plan = self.cli_json("plan", "-f", m, rc=1, env=self.env(**{ENV_VAR: "some other passphrase"}))
+        for name in ("www.example.com", "www.b.example.com"):
+            key = self.resources(plan, name)["key"]
+            self.assertEqual(key["action"], "error", key)
+            self.assertIn("cannot open the key", key["reason"])
+
+        # A certificate replaced by one for another key: caught, not answered from the cache.
+        self.pki.issue(self.p("ssl.csr/a.csr"), self.p("ssl.crt/b.cer"), "standard")
+        plan = self.cli_json("plan", "-f", m, rc=1)
+        cert = self.resources(plan, "www.b.example.com")["certificate"]
+        self.assertEqual(cert["action"], "error", cert)
+        self.assertEqual(self.resources(plan, "www.example.com")["certificate"]["action"], "no-op")
+
+        # A cache others may write is not trusted (and a foreign one is ignored): same answers.
+        cache.chmod(0o666)
+        plan2 = self.cli_json("plan", "-f", m, rc=1)
+        self.assertEqual(self.resources(plan2, "www.b.example.com")["certificate"]["action"], "error")
+        cache.chmod(0o600)
+        cache.write_text("not a cache\n")
+        plan3 = self.cli_json("plan", "-f", m, rc=1)
+        self.assertEqual(self.resources(plan3, "www.example.com")["certificate"]["action"], "no-op")
+
+
 # ------------------------------------------------------------------------------
 # 5. exit codes
 
