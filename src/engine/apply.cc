@@ -136,8 +136,8 @@ class Applier {
       for (const fs::path& p : {site.key.path, site.csr, site.certificate, site.chain})
         dirs.insert(p.parent_path().string());
     for (const auto& [i, vh] : observed_vhosts_) {
-      dirs.insert(vh.real_file.parent_path().string());
-      for (const auto& d : vh.ssl) dirs.insert(d.real_file.parent_path().string());
+      dirs.insert(vh->real_file.parent_path().string());
+      for (const auto& d : vh->ssl) dirs.insert(d.real_file.parent_path().string());
     }
     dirs.insert(opt_.state_dir.string());
     for (const auto& dir : dirs) remove_temp_files_in(dir, 0);
@@ -458,7 +458,8 @@ class Applier {
   }
 
  public:
-  std::map<std::size_t, apache::VirtualHost> observed_vhosts_;
+  // Pointing into the Observed's Apache configuration, which outlives the Applier.
+  std::map<std::size_t, const apache::VirtualHost*> observed_vhosts_;
 
  private:
   const Manifest& m_;
@@ -497,9 +498,9 @@ std::vector<FileDiff> predict_diffs(const Manifest& manifest, const Observed& ob
     auto data = fs.read_file(p);
     return data ? std::move(*data) : std::string();
   };
-  std::map<std::size_t, apache::VirtualHost> vhosts;
+  std::map<std::size_t, const apache::VirtualHost*> vhosts;
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
-    if (obs.sites[i].vhost.vhost) vhosts.emplace(i, *obs.sites[i].vhost.vhost);
+    if (obs.sites[i].vhost.vhost) vhosts.emplace(i, obs.sites[i].vhost.vhost);
     for (const auto& c : plan.sites[i].changes) {
       if (c.action != Action::kCreate && c.action != Action::kUpdate) continue;
       if (c.op == Operation::kWriteChain)
@@ -527,16 +528,12 @@ namespace {
 
 // Rewrites the facts cache when this run proved something new or stopped
 // needing an entry. A run narrowed to some sites keeps the others' entries.
-Status remember_facts(FileSystem& fs, const ApplyOptions& options, FactsCache&& before, FactsCache&& now) {
-  if (options.narrowed) {
-    FactsCache all = before;
-    all.merge(std::move(now));
-    now = std::move(all);
-  }
-  if (now == before) return Status::ok();
+Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCache& before, FactsUse&& use) {
+  std::optional<FactsCache> next = next_facts_cache(before, std::move(use), options.narrowed);
+  if (!next) return Status::ok();
   WriteOptions wo;
   wo.new_file_mode = 0600;
-  return fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(now), wo);
+  return fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(*next), wo);
 }
 
 }  // namespace
@@ -592,14 +589,17 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
   }
   // Before anything changes: a disk too full for the cache is too full for
   // the run, and stopping here leaves every file as it was.
-  if (Status s = remember_facts(fs, options, std::move(cache), std::move(obs.facts)); !s) {
-    r.errors.push_back("cannot record the verified facts, so nothing was done: " + s.message());
+  Status remembered = remember_facts(fs, options, cache, std::move(obs.facts));
+  obs.facts = FactsUse{};  // its addresses point into the cache
+  cache = FactsCache{};    // a fleet's worth of facts, not needed from here on
+  if (!remembered) {
+    r.errors.push_back("cannot record the verified facts, so nothing was done: " + remembered.message());
     r.plan = Plan{};
     return r;
   }
   Applier applier(manifest, fs, runner, options, r);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i)
-    if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, *obs.sites[i].vhost.vhost);
+    if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, obs.sites[i].vhost.vhost);
   applier.run();
   return r;
 }

@@ -1,5 +1,7 @@
 #include "engine/facts_cache.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace ecert {
@@ -78,6 +80,39 @@ void FactsCache::merge(FactsCache&& other) {
   into(certs, other.certs);
   signatures.merge(other.signatures);
   into(chains, other.chains);
+}
+
+void FactsUse::merge(FactsUse&& other) {
+  used.insert(used.end(), other.used.begin(), other.used.end());
+  learned.merge(std::move(other.learned));
+}
+
+void FactsUse::finish() {
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+}
+
+std::optional<FactsCache> next_facts_cache(const FactsCache& before, FactsUse&& use, bool keep_all) {
+  use.finish();
+  if (use.learned.empty() && (keep_all || use.used.size() == before.size())) return std::nullopt;
+  FactsCache next;
+  if (keep_all) {
+    next = before;
+  } else {
+    auto was_used = [&](const void* entry) { return std::binary_search(use.used.begin(), use.used.end(), entry); };
+    auto keep = [&](const auto& from, auto& to) {
+      for (const auto& [id, v] : from)
+        if (was_used(&v)) to.emplace(id, v);
+    };
+    keep(before.keys, next.keys);
+    keep(before.csrs, next.csrs);
+    keep(before.certs, next.certs);
+    keep(before.chains, next.chains);
+    for (const auto& id : before.signatures)
+      if (was_used(&id)) next.signatures.insert(id);
+  }
+  next.merge(std::move(use.learned));
+  return next;
 }
 
 fs::path facts_cache_path(const fs::path& state_dir) { return state_dir / "facts.jsonl"; }

@@ -87,6 +87,21 @@ struct FactsCache {
   bool operator==(const FactsCache&) const = default;
 };
 
+// What one run did with a cache: the entries it used (their addresses in
+// the cache it was given) and the facts it proved that were not there.
+struct FactsUse {
+  std::vector<const void*> used;  // sorted, unique once finish() ran
+  FactsCache learned;
+  void merge(FactsUse&& other);
+  void finish();
+};
+
+// The cache to keep after a run that saw `use` of `before`: the entries it
+// used plus those it learned, or (keep_all, for a run over some sites only)
+// all of `before` plus those learned. nullopt when that is `before` itself,
+// so nothing needs writing.
+std::optional<FactsCache> next_facts_cache(const FactsCache& before, FactsUse&& use, bool keep_all);
+
 fs::path facts_cache_path(const fs::path& state_dir);
 
 // The cache under `state_dir`; empty when there is none, it cannot be read,

@@ -46,11 +46,11 @@ class InputReader {
   std::map<std::string, std::string>& inputs_;
 };
 
-// What a run may take from the facts cache, and what it learned (every fact
-// it used or proved, hits included: the next cache). One per worker.
+// What a run may take from the facts cache, what it took and what it
+// learned. One per worker.
 struct FactsIo {
   const FactsCache* cache = nullptr;  // null: verify everything
-  FactsCache learned;
+  FactsUse use;
 };
 
 // `witness`: the digest of the key of this site's passphrase source that
@@ -76,7 +76,7 @@ void observe_key(InputReader& in, const fs::path& path, const SecretString* pass
     auto it = io.cache->keys.find(key.file.digest);
     if (it != io.cache->keys.end() && it->second.witness == want_witness) {
       use(it->second);
-      io.learned.keys.emplace(key.file.digest, it->second);
+      io.use.used.push_back(&it->second);
       return;
     }
   }
@@ -87,7 +87,7 @@ void observe_key(InputReader& in, const fs::path& path, const SecretString* pass
   }
   CachedKey k{want_witness, parsed->is_rsa(), parsed->bits(), sha256_hex(parsed->public_key_der())};
   use(k);
-  if (cacheable) io.learned.keys.emplace(key.file.digest, std::move(k));
+  if (cacheable) io.use.learned.keys.emplace(key.file.digest, std::move(k));
 }
 
 void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& csr) {
@@ -105,7 +105,7 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
   if (io.cache) {
     if (auto it = io.cache->csrs.find(csr.file.digest); it != io.cache->csrs.end()) {
       use(it->second);
-      io.learned.csrs.emplace(csr.file.digest, it->second);
+      io.use.used.push_back(&it->second);
       return;
     }
   }
@@ -117,7 +117,7 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
   CachedCsr r{info->version, std::move(info->subject), sha256_hex(info->public_key_der), info->signature_valid,
               info->attribute_count, std::move(info->signature_digest)};
   use(r);
-  io.learned.csrs.emplace(csr.file.digest, std::move(r));
+  io.use.learned.csrs.emplace(csr.file.digest, std::move(r));
 }
 
 std::string cn_of(const crypto::NameEntries& name) {
@@ -235,6 +235,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   CachedCert facts;
   if (cached) {
     facts = *cached;
+    io.use.used.push_back(cached);
   } else {
     auto p = crypto::Certificate::parse(*data);
     if (!p) {
@@ -256,13 +257,19 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   c.not_after = facts.not_after;
   c.public_key_id = facts.public_key_id;
   // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
-  if (!c.was_der) io.learned.certs.emplace(digest, std::move(facts));
+  if (!cached && !c.was_der) io.use.learned.certs.emplace(digest, std::move(facts));
 
   if (sub.cert) {
     const std::string proof = digest + ' ' + f.ca.sub_file.digest;
-    c.signed_by_sub = io.cache && io.cache->signatures.count(proof);
-    if (!c.signed_by_sub) c.signed_by_sub = cert().signed_by(*sub.cert);
-    if (c.signed_by_sub) io.learned.signatures.insert(proof);
+    if (io.cache)
+      if (auto it = io.cache->signatures.find(proof); it != io.cache->signatures.end()) {
+        c.signed_by_sub = true;
+        io.use.used.push_back(&*it);
+      }
+    if (!c.signed_by_sub) {
+      c.signed_by_sub = cert().signed_by(*sub.cert);
+      if (c.signed_by_sub) io.use.learned.signatures.insert(proof);
+    }
   }
   if (!c.signed_by_sub) {
     // Name the CA that did sign it, when the manifest knows it as another site's sub CA.
@@ -282,13 +289,13 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
     if (io.cache) {
       auto it = io.cache->chains.find(proof);
       if (it != io.cache->chains.end() && it->second.valid_from <= now && now <= it->second.valid_until) {
-        io.learned.chains.emplace(proof, it->second);
+        io.use.used.push_back(&it->second);
         return;
       }
     }
     crypto::ValidityWindow valid;
     f.ca.chain_verification = crypto::verify_chain(cert(), *sub.cert, *cross.cert, trust.get_store(), now, &valid);
-    if (f.ca.chain_verification.is_ok()) io.learned.chains.emplace(proof, CachedChain{valid.from, valid.until});
+    if (f.ca.chain_verification.is_ok()) io.use.learned.chains.insert_or_assign(proof, CachedChain{valid.from, valid.until});
   }
 }
 
@@ -364,7 +371,7 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
     return;
   }
   auto found = vhosts->find(apache::VhostQuery{site.vhost.server_name, site.vhost.port, site.vhost.file});
-  if (found) f.vhost.vhost = **found;
+  if (found) f.vhost.vhost = *found;
   else f.vhost.error = found.status();
 }
 
@@ -377,10 +384,10 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   InputReader in(fs, obs.inputs);
   CaCache cas(in);
 
-  std::optional<apache::Config> config;
   std::optional<apache::VhostIndex> vhosts;
   if (auto loaded = apache::load_config(fs, manifest.apache.config)) {
-    config.emplace(std::move(*loaded));
+    auto config = std::make_shared<const apache::Config>(std::move(*loaded));
+    obs.apache_config = config;
     for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);
     vhosts.emplace(*config);
   } else {
@@ -414,7 +421,8 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   if (workers > 0) work(0);
   for (auto& t : pool) t.join();
   for (auto& m : inputs) obs.inputs.merge(m);
-  for (auto& f : facts) obs.facts.merge(std::move(f.learned));
+  for (auto& f : facts) obs.facts.merge(std::move(f.use));
+  obs.facts.finish();
   return obs;
 }
 

@@ -108,7 +108,8 @@ TEST_CASE("observe: a cold run proves everything, and a warm run answers from th
     CHECK(f.cert.signed_by_sub);
     CHECK(f.ca.chain_verification.is_ok());
   }
-  const FactsCache& learned = cold.facts;
+  const FactsCache& learned = cold.facts.learned;
+  CHECK(cold.facts.used.empty());
   CHECK(learned.keys.size() == 2);
   CHECK(learned.csrs.size() == 2);
   CHECK(learned.certs.size() == 2);
@@ -122,19 +123,21 @@ TEST_CASE("observe: a cold run proves everything, and a warm run answers from th
   FactsCache poisoned = learned;
   poisoned.keys[digest_of(w.fs, "/srv/b.key")].bits = 4096;
   poisoned.certs[digest_of(w.fs, "/srv/b.cer")].serial = "FROM-THE-CACHE";
-  const Observed warm = w.run(&poisoned);
+  Observed warm = w.run(&poisoned);
   CHECK(warm.sites[1].key.bits == 4096);
   CHECK(warm.sites[1].cert.serial == "FROM-THE-CACHE");
-  CHECK(warm.facts == poisoned);  // nothing new learned, nothing dropped
+  CHECK(warm.facts.learned.empty());
+  CHECK(warm.facts.used.size() == poisoned.size());  // every entry used: nothing to rewrite
+  CHECK_FALSE(next_facts_cache(poisoned, std::move(warm.facts), false).has_value());
   // Same facts as the cold run when the cache is honest.
   const Observed honest = w.run(&learned);
-  CHECK(honest.facts == learned);
   CHECK(honest.sites[1].cert.serial == cold.sites[1].cert.serial);
+  CHECK(honest.sites[1].key.public_key_id == cold.sites[1].key.public_key_id);
 }
 
 TEST_CASE("observe: a changed file is a miss and is verified afresh") {
   World w;
-  const FactsCache learned = w.run(nullptr).facts;
+  const FactsCache learned = w.run(nullptr).facts.learned;
   FactsCache poisoned = learned;
   for (auto& [d, c] : poisoned.certs) c.serial = "FROM-THE-CACHE";
 
@@ -144,10 +147,21 @@ TEST_CASE("observe: a changed file is a miss and is verified afresh") {
     spec.dns_names = {"www.b.example"};
     auto other = tp::issue(w.pki.gs_root, w.pki.gs_root_key, tp::cached_key(2).get(), spec);
     w.fs.add_file("/srv/b.cer", other->pem());
-    const Observed o = w.run(&poisoned);
+    Observed o = w.run(&poisoned);
     CHECK(o.sites[1].cert.serial != "FROM-THE-CACHE");
     CHECK_FALSE(o.sites[1].cert.signed_by_sub);
     CHECK(o.sites[0].cert.serial == "FROM-THE-CACHE");  // untouched site still answered by the cache
+    // The next cache drops b's old certificate and keeps its new facts.
+    auto next = next_facts_cache(poisoned, std::move(o.facts), false);
+    REQUIRE(next.has_value());
+    CHECK(next->certs.size() == 2);
+    CHECK(next->certs.count(digest_of(w.fs, "/srv/b.cer")) == 1);
+    CHECK(next->signatures.size() == 1);  // b's certificate is not signed by the sub CA: no proof kept
+    // A run over some sites only keeps the others' entries too.
+    Observed again = w.run(&poisoned);
+    auto all = next_facts_cache(poisoned, std::move(again.facts), true);
+    REQUIRE(all.has_value());
+    CHECK(all->certs.size() == 3);
   }
   SUBCASE("a sub CA file replaced: the signature and chain proofs no longer apply") {
     w.fs.add_file("/ca/sub.crt", w.pki.ev_sub.pem());
@@ -157,20 +171,21 @@ TEST_CASE("observe: a changed file is a miss and is verified afresh") {
   SUBCASE("a chain proof outside its validity window is proven again") {
     for (auto& [id, c] : poisoned.chains) c.valid_until = std::time(nullptr) - 10;
     const Observed o = w.run(&poisoned);
-    for (const auto& [id, c] : o.facts.chains) CHECK(c.valid_until > std::time(nullptr));
+    REQUIRE(o.facts.learned.chains.size() == 2);
+    for (const auto& [id, c] : o.facts.learned.chains) CHECK(c.valid_until > std::time(nullptr));
   }
 }
 
 TEST_CASE("observe: a changed passphrase is never hidden by the cache") {
   World w;
-  const FactsCache learned = w.run(nullptr).facts;
+  const FactsCache learned = w.run(nullptr).facts.learned;
   ::setenv("ECERT_OBSERVE_TEST_PASS", "pass two", 1);
   const Observed o = w.run(&learned);
   for (const auto& f : o.sites) {
     CHECK_FALSE(f.key.opened);
     CHECK(f.key.open_error.message().find("cannot open the key") != std::string::npos);
   }
-  CHECK(o.facts.keys.empty());
+  CHECK(o.facts.learned.keys.empty());
 
   SUBCASE("a witness re-encrypted with the new passphrase proves nothing about the other keys") {
     w.fs.add_file("/srv/a.key", encrypted_pem(tp::cached_key(1), "pass two"), 0600);
@@ -183,7 +198,7 @@ TEST_CASE("observe: a changed passphrase is never hidden by the cache") {
 TEST_CASE("observe: a key that is not encrypted needs no witness") {
   World w;
   w.fs.add_file("/srv/b.key", std::string(tp::cached_key(2).to_pem(Cipher::kNone, nullptr)->expose()), 0600);
-  const FactsCache learned = w.run(nullptr).facts;
+  const FactsCache learned = w.run(nullptr).facts.learned;
   const auto it = learned.keys.find(digest_of(w.fs, "/srv/b.key"));
   REQUIRE(it != learned.keys.end());
   CHECK(it->second.witness.empty());

@@ -74,7 +74,8 @@ struct CaFacts {
 
 struct VhostFacts {
   Status error;  // not found, ambiguous, or the config did not load
-  std::optional<apache::VirtualHost> vhost;
+  // The one vhost that serves the site, inside Observed::apache_config.
+  const apache::VirtualHost* vhost = nullptr;
 };
 
 struct SiteFacts {
@@ -95,12 +96,14 @@ struct SiteFacts {
 struct Observed {
   std::time_t now = 0;
   Status apache_error;  // apache.config could not be read or parsed
+  // The parsed configuration the sites' vhosts point into (null on error).
+  std::shared_ptr<const apache::Config> apache_config;
   std::vector<SiteFacts> sites;  // parallel to Manifest::sites
   // Every input read, path -> sha256 (or "absent"): a saved plan is stale
   // when any of these changed.
   std::map<std::string, std::string> inputs;
-  // Every fact this run used or proved: the next facts cache.
-  FactsCache facts;
+  // What this run took from the facts cache and what it proved anew.
+  FactsUse facts;
 };
 
 }  // namespace ecert

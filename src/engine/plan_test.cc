@@ -2,6 +2,8 @@
 // hand and need no disk, no keys and no Apache.
 #include <doctest/doctest.h>
 
+#include <deque>
+
 #include "engine/plan.h"
 
 namespace ecert {
@@ -83,8 +85,14 @@ CaFacts good_ca() {
   return ca;
 }
 
-apache::VirtualHost vhost_with(const Site& s, bool configured) {
-  apache::VirtualHost vh;
+// Observed facts point at vhosts of a parsed config; here, at these.
+std::deque<apache::VirtualHost>& vhost_store() {
+  static std::deque<apache::VirtualHost> store;
+  return store;
+}
+
+apache::VirtualHost* vhost_with(const Site& s, bool configured) {
+  apache::VirtualHost& vh = vhost_store().emplace_back();
   vh.file = vh.real_file = "/etc/apache2/sites-enabled/www.conf";
   vh.line = 3;
   vh.addresses = {"*:443"};
@@ -102,7 +110,7 @@ apache::VirtualHost vhost_with(const Site& s, bool configured) {
               directive("SSLCertificateKeyFile", s.key.path, 6),
               directive("SSLCertificateChainFile", s.chain, 7)};
   }
-  return vh;
+  return &vh;
 }
 
 // A site whose every resource is converged.
@@ -308,13 +316,15 @@ TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error
     CHECK(v.reason.find("add SSLCertificateFile /srv/ssl.crt/www.cer") == 0);
   }
   SUBCASE("one value differs") {
-    f.vhost.vhost->ssl[1].value = "/old/key";
+    apache::VirtualHost* vh = vhost_with(s, true);
+    vh->ssl[1].value = "/old/key";
+    f.vhost.vhost = vh;
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kVhost).reason == "SSLCertificateKeyFile /old/key -> /srv/ssl.key/www.key");
   }
   SUBCASE("not found while the certificate is pending") {
     f.cert = CertFacts{};
-    f.vhost.vhost.reset();
+    f.vhost.vhost = nullptr;
     f.vhost.error = Status::not_found("no <VirtualHost> on port 443 serves www.example.com");
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);

@@ -3,7 +3,7 @@
 namespace ecert {
 
 std::map<std::string, FileEdits> group_vhost_edits(const Manifest& manifest, const Plan& plan,
-                                                   const std::map<std::size_t, apache::VirtualHost>& vhosts) {
+                                                   const std::map<std::size_t, const apache::VirtualHost*>& vhosts) {
   std::map<std::string, FileEdits> by_file;
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     bool wanted = false;
@@ -11,7 +11,7 @@ std::map<std::string, FileEdits> group_vhost_edits(const Manifest& manifest, con
       wanted |= c.op == Operation::kPatchVhost && (c.action == Action::kCreate || c.action == Action::kUpdate);
     auto vh_it = vhosts.find(i);
     if (!wanted || vh_it == vhosts.end()) continue;
-    const auto& vh = vh_it->second;
+    const auto& vh = *vh_it->second;
     const Site& site = manifest.sites[i];
     apache::VhostEdit edit;
     edit.vhost_line = vh.line;

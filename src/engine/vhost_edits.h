@@ -23,7 +23,7 @@ struct FileEdits {
 // Groups the kPatchVhost changes of `plan` (for sites whose vhost is in
 // `vhosts`, keyed by site index) by the real file they land in.
 std::map<std::string, FileEdits> group_vhost_edits(const Manifest& manifest, const Plan& plan,
-                                                   const std::map<std::size_t, apache::VirtualHost>& vhosts);
+                                                   const std::map<std::size_t, const apache::VirtualHost*>& vhosts);
 
 // The new content of one file. Pure.
 Result<std::string> apply_file_edits(std::string_view content, const FileEdits& edits);

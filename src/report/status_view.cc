@@ -65,7 +65,7 @@ nlohmann::json status_json(const StatusReport& r, const std::string& manifest_ar
     }
     j["chain"] = resource_json(p, ResourceKind::kChain);
     j["vhost"] = resource_json(p, ResourceKind::kVhost);
-    if (const auto& vh = s.facts->vhost.vhost) {
+    if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
       j["vhost"]["file"] = vh->file.string();
       j["vhost"]["line"] = vh->line;
     }
