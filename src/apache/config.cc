@@ -95,14 +95,14 @@ class Loader {
         bool is_vhost = line.is("VirtualHost");
         if (is_vhost && vhost >= 0) {
           error(pos, "<VirtualHost> cannot occur inside the <VirtualHost> opened at " +
-                         config_.vhosts[vhost].file.string() + ":" + std::to_string(config_.vhosts[vhost].line) +
+                         config_.vhosts[vhost].file + ":" + std::to_string(config_.vhosts[vhost].line) +
                          "; close that one first");
           is_vhost = false;
         }
         if (is_vhost) {
           VirtualHost vh;
-          vh.file = path;
-          vh.real_file = real;
+          vh.file = path.string();
+          vh.real_file = real.string();
           vh.line = line.line;
           for (const Token& a : line.args) vh.addresses.push_back(a.value);
           config_.vhosts.push_back(std::move(vh));
@@ -154,7 +154,7 @@ class Loader {
       } else {
         for (const char* name : {"SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile"})
           if (line.is(name))
-            vh.ssl.push_back(SslDirective{name, args.empty() ? "" : args[0].value, line.line, path, real});
+            vh.ssl.push_back(SslDirective{name, args.empty() ? "" : args[0].value, line.line, path.string(), real.string()});
       }
     }
   }
@@ -345,7 +345,7 @@ VirtualHost::NameMatch VirtualHost::match_name(std::string_view name) const {
 bool VirtualHost::serves(std::string_view name) const { return match_name(name) != NameMatch::kNone; }
 
 std::string VirtualHost::describe() const {
-  std::string out = file.string() + ":" + std::to_string(line) + " (";
+  std::string out = file + ":" + std::to_string(line) + " (";
   for (std::size_t i = 0; i < addresses.size(); ++i) out += (i ? " " : "") + addresses[i];
   out += server_name.empty() ? ", no ServerName" : ", ServerName " + server_name;
   if (!aliases.empty()) {

@@ -20,13 +20,15 @@ struct SslDirective {
   int line = 0;       // 1-based, in `file`
   // The file the directive is written in: VirtualHost::file, or a file
   // included inside the block. An edit of this directive targets real_file.
-  fs::path file;
-  fs::path real_file;
+  // Plain strings, not fs::path: a fleet's config holds tens of thousands of
+  // these, and a path keeps a parsed copy of every component besides.
+  std::string file;
+  std::string real_file;
 };
 
 struct VirtualHost {
-  fs::path file;       // as reached through Include (may be a symlink)
-  fs::path real_file;  // symlinks resolved: the file an edit replaces
+  std::string file;       // as reached through Include (may be a symlink)
+  std::string real_file;  // symlinks resolved: the file an edit replaces
   int line = 0;        // 1-based line of "<VirtualHost ...>"
   int end_line = 0;    // 1-based line of "</VirtualHost>"
   std::vector<std::string> addresses;  // as written: "*:443", "[::]:443", "_default_:443", "10.0.0.1"

@@ -184,7 +184,7 @@ Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const Virt
     std::size_t reads = std::count_if(config.files.begin(), config.files.end(),
                                       [&](const ConfigFile& f) { return f.real_path == d.real_file; });
     if (reads > 1)
-      return Status::conflict(d.file.string() + ":" + std::to_string(d.line) + ": " + d.name + " for " +
+      return Status::conflict(d.file + ":" + std::to_string(d.line) + ": " + d.name + " for " +
                               vhost.describe() + " is set in a file that is Included " + std::to_string(reads) +
                               " times, so editing it would change other sites too; move the directive into the "
                               "<VirtualHost> block");

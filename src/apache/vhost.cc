@@ -7,10 +7,10 @@ namespace ecert::apache {
 namespace {
 
 bool in_file(const VirtualHost& vh, const fs::path& wanted) {
-  return vh.file.lexically_normal() == wanted || vh.real_file.lexically_normal() == wanted;
+  return fs::path(vh.file).lexically_normal() == wanted || fs::path(vh.real_file).lexically_normal() == wanted;
 }
 
-std::string where(const VirtualHost& vh) { return vh.file.string() + ":" + std::to_string(vh.line); }
+std::string where(const VirtualHost& vh) { return vh.file + ":" + std::to_string(vh.line); }
 
 }  // namespace
 

@@ -74,8 +74,8 @@ ApplyOptions apply_options(const CommonOptions& opt) {
 void render(const Report& report, const CommonOptions& opt) {
   if (opt.format == "text" && report.plan.sites.empty() && !report.errors.empty())
     std::cerr << report_text(report);  // refused before planning: only errors to say
-  else if (opt.format == "json") print_json(report_json(report, opt.manifest));
-  else if (opt.format == "ansible") print_json(report_ansible(report, opt.manifest));
+  else if (opt.format == "json") write_report_json(std::cout, report, opt.manifest);
+  else if (opt.format == "ansible") write_report_ansible(std::cout, report);
   else if (opt.format == "salt") std::cout << report_salt(report) << "\n";
   else std::cout << report_text(report);
 }

@@ -136,8 +136,8 @@ class Applier {
       for (const fs::path& p : {site.key.path, site.csr, site.certificate, site.chain})
         dirs.insert(p.parent_path().string());
     for (const auto& [i, vh] : observed_vhosts_) {
-      dirs.insert(vh->real_file.parent_path().string());
-      for (const auto& d : vh->ssl) dirs.insert(d.real_file.parent_path().string());
+      dirs.insert(fs::path(vh->real_file).parent_path().string());
+      for (const auto& d : vh->ssl) dirs.insert(fs::path(d.real_file).parent_path().string());
     }
     dirs.insert(opt_.state_dir.string());
     for (const auto& dir : dirs) remove_temp_files_in(dir, 0);
@@ -564,19 +564,32 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
     r.errors.push_back(lock.status().message());
     return r;
   }
-  FactsCache cache = read_facts_cache(fs, options.state_dir);
-  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
+  Observed obs;
+  {
+    const FactsCache cache = read_facts_cache(fs, options.state_dir);
+    obs = observe(manifest, fs, ObserveOptions{0, &cache});
+    // Before anything changes: a disk too full for the cache is too full
+    // for the run, and stopping here leaves every file as it was. The cache
+    // (a fleet's worth of facts) is not needed past this block.
+    if (Status s = remember_facts(fs, options, cache, std::move(obs.facts)); !s) {
+      r.errors.push_back("cannot record the verified facts, so nothing was done: " + s.message());
+      return r;
+    }
+    obs.facts = FactsUse{};  // its addresses pointed into the cache
+  }
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
+  obs.inputs.clear();  // the plan has its copy
   if (options.saved_plan) {
     std::vector<std::string> changed;
     const auto& before = options.saved_plan->inputs;
-    for (const auto& [path, digest] : obs.inputs) {
+    const auto& now = r.plan.inputs;
+    for (const auto& [path, digest] : now) {
       auto it = before.find(path);
       if (it == before.end() || it->second != digest) changed.push_back(path);
     }
     for (const auto& [path, digest] : before)
-      if (!obs.inputs.count(path)) changed.push_back(path);
+      if (!now.count(path)) changed.push_back(path);
     if (!changed.empty()) {
       std::string list;
       for (std::size_t k = 0; k < changed.size() && k < 10; ++k) list += "\n  " + changed[k];
@@ -586,16 +599,6 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
       r.plan = Plan{};  // nothing of it was done: report no changes
       return r;
     }
-  }
-  // Before anything changes: a disk too full for the cache is too full for
-  // the run, and stopping here leaves every file as it was.
-  Status remembered = remember_facts(fs, options, cache, std::move(obs.facts));
-  obs.facts = FactsUse{};  // its addresses point into the cache
-  cache = FactsCache{};    // a fleet's worth of facts, not needed from here on
-  if (!remembered) {
-    r.errors.push_back("cannot record the verified facts, so nothing was done: " + remembered.message());
-    r.plan = Plan{};
-    return r;
   }
   Applier applier(manifest, fs, runner, options, r);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i)

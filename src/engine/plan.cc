@@ -294,7 +294,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
 
   // ---- certificate ----
   const auto& cert = f.cert;
-  const fs::path vhost_path = f.vhost.vhost ? f.vhost.vhost->file : site.vhost.file.value_or(fs::path());
+  const fs::path vhost_path = f.vhost.vhost ? fs::path(f.vhost.vhost->file) : site.vhost.file.value_or(fs::path());
   auto pending_rest = [&](const std::string& why) {
     sp.changes.push_back(make(ResourceKind::kChain, Action::kPending, site.chain, why));
     if (!f.vhost.error.is_ok())
@@ -382,7 +382,7 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
     return sp;
   }
   const auto& vh = *f.vhost.vhost;
-  const std::string where = vh.file.string() + ":" + std::to_string(vh.line);
+  const std::string where = vh.file + ":" + std::to_string(vh.line);
   const std::pair<const char*, std::string> want[] = {
       {"SSLCertificateFile", site.certificate.string()},
       {"SSLCertificateKeyFile", site.key.path.string()},

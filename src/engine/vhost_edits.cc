@@ -18,7 +18,7 @@ std::map<std::string, FileEdits> group_vhost_edits(const Manifest& manifest, con
     edit.settings = {site.key.path.string(), site.certificate.string(), site.chain.string()};
     for (const auto& d : vh.ssl) {
       if (d.real_file == vh.real_file) continue;
-      auto& fe = by_file[d.real_file.string()];
+      auto& fe = by_file[d.real_file];
       fe.path = d.real_file;
       const std::string& value = d.name == "SSLCertificateFile"      ? edit.settings.cert_file
                                  : d.name == "SSLCertificateKeyFile" ? edit.settings.key_file
@@ -27,7 +27,7 @@ std::map<std::string, FileEdits> group_vhost_edits(const Manifest& manifest, con
       fe.sites.insert(i);
       edit.defined_in_includes.push_back(d.name);
     }
-    auto& fe = by_file[vh.real_file.string()];
+    auto& fe = by_file[vh.real_file];
     fe.path = vh.real_file;
     fe.blocks.push_back(std::move(edit));
     fe.sites.insert(i);

@@ -83,7 +83,7 @@ void read_apache(Walker& w, const Entry& e, const fs::path& dir, ApacheSpec* apa
   }
 }
 
-void read_manifest(Walker& w, const YAML::Node& root, Manifest* manifest) {
+void read_manifest(Walker& w, const yaml::Node& root, Manifest* manifest) {
   SourcePos root_pos = w.pos(root);
   if (root_pos.line == 0) root_pos = {w.file(), 1, 1};
   if (!root.IsMap()) {
@@ -130,7 +130,7 @@ void read_manifest(Walker& w, const YAML::Node& root, Manifest* manifest) {
   }
   std::vector<SitePart> parts;
   for (auto it = s->value.begin(); it != s->value.end(); ++it) {
-    YAML::Node site = *it;
+    yaml::Node site = *it;
     if (!site.IsMap()) {
       w.error(w.pos(site), std::string("each entry of 'sites' must be a mapping, not ") +
                                describe(site));
@@ -214,10 +214,12 @@ LoadResult load_manifest_text(std::string_view text, const fs::path& path) {
       // YAML::LoadAll can loop forever on some malformed input (found by
       // fuzzing); one document is all a manifest has, so load just one and
       // find a second one by its marker line.
-      YAML::Node doc;
+      std::unique_ptr<yaml::Document> document;
+      yaml::Node doc;
       bool parsed = false;
       try {
-        doc = YAML::Load(std::string(text));
+        document = yaml::load_first_document(std::string(text));
+        doc = document->root();
         parsed = true;
       } catch (const YAML::ParserException& e) {
         w.error(w.pos(e.mark), "YAML syntax: " + e.msg);

@@ -79,7 +79,7 @@ struct SitePart {
 
 // Reads one site (or, with `is_defaults`, the defaults mapping), reporting
 // everything that can be judged from the mapping alone.
-void parse_site_part(Walker& w, const YAML::Node& map, bool is_defaults, SitePart* out);
+void parse_site_part(Walker& w, const yaml::Node& map, bool is_defaults, SitePart* out);
 
 // Merges each site over the defaults, checks what needs both (required keys,
 // names against features, cipher against passphrase) and what needs all

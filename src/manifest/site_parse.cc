@@ -257,7 +257,7 @@ void read_additional_names(Walker& w, const Entry& e, Setting<std::vector<NameAt
   std::vector<NameAt> names;
   bool ok = true;
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    YAML::Node n = *it;
+    yaml::Node n = *it;
     SourcePos npos = w.pos(n);
     if (!n.IsScalar()) {
       w.error(npos, "each entry of 'additional_names' must be a server name, not " +
@@ -286,7 +286,7 @@ void read_additional_names(Walker& w, const Entry& e, Setting<std::vector<NameAt
 
 }  // namespace
 
-void parse_site_part(Walker& w, const YAML::Node& map, bool is_defaults, SitePart* out) {
+void parse_site_part(Walker& w, const yaml::Node& map, bool is_defaults, SitePart* out) {
   out->pos = w.pos(map);
   MapReader m(w, map, is_defaults ? "defaults" : "site", is_defaults ? kDefaultsKeys : kSiteKeys,
               is_defaults ? kDefaultsHints : kSiteHints);

@@ -11,7 +11,7 @@ bool is_decimal(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool is_plain(const YAML::Node& node) { return node.Tag() != "!"; }
+bool is_plain(const yaml::Node& node) { return node.Tag() != "!"; }
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -45,9 +45,9 @@ void Walker::warning(const SourcePos& at, std::string message) {
   diags_.push_back({at, std::move(message), Diagnostic::Severity::kWarning});
 }
 
-bool Walker::within_expansion_bound(const YAML::Node& node) { return count(node, 0); }
+bool Walker::within_expansion_bound(const yaml::Node& node) { return count(node, 0); }
 
-bool Walker::count(const YAML::Node& node, int depth) {
+bool Walker::count(const yaml::Node& node, int depth) {
   if (++nodes_ > kMaxManifestNodes || depth > kMaxExpandedDepth) return false;
   if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it)
@@ -59,7 +59,7 @@ bool Walker::count(const YAML::Node& node, int depth) {
   return true;
 }
 
-const char* describe(const YAML::Node& node) {
+const char* describe(const yaml::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Sequence: return "a list";
@@ -89,11 +89,11 @@ std::string closest(std::string_view word, const std::vector<std::string_view>& 
   return best;
 }
 
-MapReader::MapReader(Walker& w, const YAML::Node& map, std::string_view where,
+MapReader::MapReader(Walker& w, const yaml::Node& map, std::string_view where,
                      const std::vector<std::string_view>& allowed,
                      const std::vector<Hint>& misplaced) {
   for (auto it = map.begin(); it != map.end(); ++it) {
-    YAML::Node key = it->first;  // it-> yields a temporary proxy: copy, never bind
+    yaml::Node key = it->first;  // it-> yields a temporary proxy: copy, never bind
     SourcePos key_pos = w.pos(key);
     if (!key.IsScalar()) {
       w.error(key_pos, "keys in " + std::string(where) + " must be plain words, not " +
@@ -197,7 +197,7 @@ std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> read_argv(Walker& w, const YAML::Node& node,
+std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& node,
                                                   const SourcePos& empty_at,
                                                   std::string_view label) {
   const std::string expected = "a non-empty list of strings, e.g. [apache2ctl, configtest]";
@@ -213,7 +213,7 @@ std::optional<std::vector<std::string>> read_argv(Walker& w, const YAML::Node& n
   std::vector<std::string> argv;
   bool ok = true;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    YAML::Node arg = *it;
+    yaml::Node arg = *it;
     if (!arg.IsScalar() || arg.Scalar().empty()) {
       w.error(w.pos(arg), "each argument in " + quote(label) + " must be a non-empty string, not " +
                               (arg.IsScalar() ? "an empty string" : describe(arg)));

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "manifest/yaml_tree.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -30,7 +32,7 @@ class Walker {
   explicit Walker(std::string file) : file_(std::move(file)) {}
 
   SourcePos pos(const YAML::Mark& mark) const;
-  SourcePos pos(const YAML::Node& node) const { return pos(node.Mark()); }
+  SourcePos pos(const yaml::Node& node) const { return pos(node.Mark()); }
   void error(const SourcePos& at, std::string message);
   void warning(const SourcePos& at, std::string message);
   const std::string& file() const { return file_; }
@@ -38,25 +40,25 @@ class Walker {
 
   // True when `node`, with aliases expanded, stays within kMaxManifestNodes
   // (shared across calls) and kMaxExpandedDepth.
-  bool within_expansion_bound(const YAML::Node& node);
+  bool within_expansion_bound(const yaml::Node& node);
 
  private:
-  bool count(const YAML::Node& node, int depth);
+  bool count(const yaml::Node& node, int depth);
   std::string file_;
   Diagnostics diags_;
   std::size_t nodes_ = 0;
 };
 
 // "a mapping", "a list", "a string", "an empty value".
-const char* describe(const YAML::Node& node);
+const char* describe(const yaml::Node& node);
 
 // The closest of `candidates` within edit distance 2, or "".
 std::string closest(std::string_view word, const std::vector<std::string_view>& candidates);
 
 struct Entry {
   std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
+  yaml::Node key_node;
+  yaml::Node value;
   SourcePos key_pos;
   bool known = true;  // false for an unknown key, already reported
 };
@@ -70,7 +72,7 @@ class MapReader {
     std::string_view key;
     std::string_view message;  // e.g. "it belongs under 'vhost'"
   };
-  MapReader(Walker& w, const YAML::Node& map, std::string_view where,
+  MapReader(Walker& w, const yaml::Node& map, std::string_view where,
             const std::vector<std::string_view>& allowed, const std::vector<Hint>& misplaced = {});
 
   const Entry* find(std::string_view key) const;
@@ -92,7 +94,7 @@ std::optional<long long> read_int(Walker& w, const Entry& e, std::string_view la
 std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view label,
                                      const std::vector<std::string_view>& values);
 // A non-empty list of non-empty strings: one command's argv.
-std::optional<std::vector<std::string>> read_argv(Walker& w, const YAML::Node& node,
+std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& node,
                                                   const SourcePos& empty_at,
                                                   std::string_view label);
 // Reports an error unless `e.value` is a mapping; false then.

@@ -1,6 +1,8 @@
 #include "report/report.h"
 
+#include <ostream>
 #include <sstream>
+#include <string_view>
 
 namespace ecert {
 
@@ -11,26 +13,35 @@ std::map<std::string, int> action_counts(const Plan& plan) {
   return counts;
 }
 
-nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
-  using nlohmann::json;
-  json sites = json::array();
-  for (const auto& s : r.plan.sites) {
-    json resources = json::array();
-    for (const auto& c : s.changes)
-      resources.push_back({{"type", resource_name(c.kind)},
-                           {"action", action_name(c.action)},
-                           {"path", c.path},
-                           {"reason", c.reason}});
-    json site = {{"name", s.name},
-                 {"feature", s.feature},
-                 {"state", site_state_name(s.state())},
-                 {"resources", resources},
-                 {"warnings", s.warnings}};
-    if (!s.unicode_name.empty() && s.unicode_name != s.name) site["unicode_name"] = s.unicode_name;
-    for (const auto& v : r.verified)
-      if (v.site == s.name) site["verify"] = {{"ok", v.ok}, {"detail", v.detail}};
-    sites.push_back(std::move(site));
-  }
+namespace {
+
+using nlohmann::json;
+
+std::map<std::string, const SiteVerify*> verified_by_site(const Report& r) {
+  std::map<std::string, const SiteVerify*> out;
+  for (const auto& v : r.verified) out[v.site] = &v;
+  return out;
+}
+
+json site_json(const SitePlan& s, const std::map<std::string, const SiteVerify*>& verified) {
+  json resources = json::array();
+  for (const auto& c : s.changes)
+    resources.push_back({{"type", resource_name(c.kind)},
+                         {"action", action_name(c.action)},
+                         {"path", c.path},
+                         {"reason", c.reason}});
+  json site = {{"name", s.name},
+               {"feature", s.feature},
+               {"state", site_state_name(s.state())},
+               {"resources", std::move(resources)},
+               {"warnings", s.warnings}};
+  if (!s.unicode_name.empty() && s.unicode_name != s.name) site["unicode_name"] = s.unicode_name;
+  if (auto it = verified.find(s.name); it != verified.end())
+    site["verify"] = {{"ok", it->second->ok}, {"detail", it->second->detail}};
+  return site;
+}
+
+json apache_json(const Report& r) {
   const bool would = r.dry_run || r.command == "plan";
   json apache = {{"restart", would ? r.plan.restart : r.apache.restarted},
                  {"restart_needed", would ? r.plan.restart : r.apache.restart_needed},
@@ -40,16 +51,84 @@ nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
     apache["rolled_back"] = r.apache.rolled_back;
     if (!r.apache.error.empty()) apache["error"] = r.apache.error;
   }
+  return apache;
+}
+
+// The report document without its "sites".
+json report_head(const Report& r, const std::string& manifest_arg) {
   return {{"format_version", "1"},
           {"command", r.command},
           {"dry_run", r.dry_run},
           {"manifest", manifest_arg},
           {"changed", r.plan.has_changes()},
           {"failed", r.failed()},
-          {"sites", sites},
-          {"apache", apache},
+          {"apache", apache_json(r)},
           {"errors", r.errors},
           {"summary", action_counts(r.plan)}};
+}
+
+json ansible_head(const Report& r) {
+  json diff = json::array();
+  for (const auto& d : r.diffs)
+    diff.push_back({{"before_header", d.path}, {"after_header", d.path}, {"before", d.before}, {"after", d.after}});
+  const bool would = r.dry_run || r.command == "plan";
+  return {{"format_version", "1"},
+          {"changed", r.plan.has_changes() && !(r.failed() && r.apache.rolled_back && !r.plan.has_changes())},
+          {"failed", r.failed()},
+          {"msg", report_summary(r)},
+          {"restart_needed", would ? r.plan.restart : (r.apache.restart_needed && !r.apache.restarted && r.apache.error.empty())},
+          {"restarted", !would && r.apache.restarted},
+          {"apache", apache_json(r)},
+          {"diff", std::move(diff)}};
+}
+
+json with_sites(json head, const Report& r) {
+  const auto verified = verified_by_site(r);
+  json sites = json::array();
+  for (const auto& s : r.plan.sites) sites.push_back(site_json(s, verified));
+  head["sites"] = std::move(sites);
+  return head;
+}
+
+// Writes with_sites(head, r).dump(2) and a newline, one site at a time.
+void write_with_sites(std::ostream& out, json head, const Report& r) {
+  head["sites"] = json::array();
+  const std::string text = head.dump(2);
+  // Keys are sorted and strings never hold a raw newline: this is the
+  // top-level key, at one level of indentation.
+  const std::string key = "\n  \"sites\": ";
+  const std::size_t at = text.find(key + "[]");
+  if (r.plan.sites.empty() || at == std::string::npos) {
+    out << text << "\n";
+    return;
+  }
+  out.write(text.data(), static_cast<std::streamsize>(at + key.size()));
+  out << "[\n";
+  const auto verified = verified_by_site(r);
+  bool first = true;
+  for (const auto& s : r.plan.sites) {
+    std::string site = site_json(s, verified).dump(2);
+    std::string indented = "    ";
+    indented.reserve(site.size() + site.size() / 8);
+    for (char c : site) {
+      indented += c;
+      if (c == '\n') indented += "    ";
+    }
+    out << (first ? "" : ",\n") << indented;
+    first = false;
+  }
+  out << "\n  ]";
+  out << std::string_view(text).substr(at + key.size() + 2) << "\n";
+}
+
+}  // namespace
+
+nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
+  return with_sites(report_head(r, manifest_arg), r);
+}
+
+void write_report_json(std::ostream& out, const Report& r, const std::string& manifest_arg) {
+  write_with_sites(out, report_head(r, manifest_arg), r);
 }
 
 std::string report_text(const Report& r) {
@@ -116,22 +195,11 @@ std::string report_summary(const Report& r) {
   return out;
 }
 
-nlohmann::json report_ansible(const Report& r, const std::string& manifest_arg) {
-  nlohmann::json full = report_json(r, manifest_arg);
-  nlohmann::json diff = nlohmann::json::array();
-  for (const auto& d : r.diffs)
-    diff.push_back({{"before_header", d.path}, {"after_header", d.path}, {"before", d.before}, {"after", d.after}});
-  const bool would = r.dry_run || r.command == "plan";
-  return {{"format_version", "1"},
-          {"changed", r.plan.has_changes() && !(r.failed() && r.apache.rolled_back && !r.plan.has_changes())},
-          {"failed", r.failed()},
-          {"msg", report_summary(r)},
-          {"restart_needed", would ? r.plan.restart : (r.apache.restart_needed && !r.apache.restarted && r.apache.error.empty())},
-          {"restarted", !would && r.apache.restarted},
-          {"sites", full["sites"]},
-          {"apache", full["apache"]},
-          {"diff", diff}};
+nlohmann::json report_ansible(const Report& r, const std::string& /*manifest_arg*/) {
+  return with_sites(ansible_head(r), r);
 }
+
+void write_report_ansible(std::ostream& out, const Report& r) { write_with_sites(out, ansible_head(r), r); }
 
 std::string report_salt(const Report& r) {
   nlohmann::json j = {{"changed", r.plan.has_changes()}, {"comment", report_summary(r)}};

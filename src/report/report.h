@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <iosfwd>
 #include <string>
 
 #include "engine/apply.h"
@@ -11,6 +12,9 @@ namespace ecert {
 
 // The JSON document of a plan or apply run ("format_version": "1").
 nlohmann::json report_json(const Report& report, const std::string& manifest_arg);
+// report_json(...).dump(2) and a newline, written one site at a time: a
+// fleet's report is never held as one JSON document in memory.
+void write_report_json(std::ostream& out, const Report& report, const std::string& manifest_arg);
 
 // Human text: one block per site, then Apache, then a summary line.
 std::string report_text(const Report& report);
@@ -21,6 +25,8 @@ std::string report_summary(const Report& report);
 // What an Ansible module returns: changed, failed, msg, restart_needed,
 // sites, and diff (before/after of chain and vhost files, never keys).
 nlohmann::json report_ansible(const Report& report, const std::string& manifest_arg);
+// report_ansible(...).dump(2) and a newline, one site at a time.
+void write_report_ansible(std::ostream& out, const Report& report);
 
 // What Salt's cmd.run with stateful: True reads from the last line of
 // stdout: a one-line JSON object with "changed" and "comment".

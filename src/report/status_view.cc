@@ -66,7 +66,7 @@ nlohmann::json status_json(const StatusReport& r, const std::string& manifest_ar
     j["chain"] = resource_json(p, ResourceKind::kChain);
     j["vhost"] = resource_json(p, ResourceKind::kVhost);
     if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
-      j["vhost"]["file"] = vh->file.string();
+      j["vhost"]["file"] = vh->file;
       j["vhost"]["line"] = vh->line;
     }
     if (s.served)

@@ -1,0 +1,45 @@
+// The streamed JSON writers must print exactly what the JSON documents dump.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "report/report.h"
+
+namespace ecert {
+namespace {
+
+Report sample(std::size_t sites) {
+  Report r;
+  r.command = "apply";
+  for (std::size_t i = 0; i < sites; ++i) {
+    SitePlan s;
+    s.name = "www" + std::to_string(i) + ".xn--3pqw8o2pk43espw.com";
+    s.unicode_name = i % 2 ? "www" + std::to_string(i) + ".我的伺服器.com" : s.name;
+    s.feature = "standard";
+    s.changes.push_back({ResourceKind::kKey, Action::kNoOp, Operation::kNone, "/srv/k\"ey\n" + std::to_string(i),
+                         "RSA 2048,\topens", false});
+    s.changes.push_back({ResourceKind::kVhost, Action::kUpdate, Operation::kPatchVhost, "/etc/a.conf:3",
+                         "SSLCertificateFile a -> b", true});
+    if (i == 1) s.warnings.push_back("expires in 10 days");
+    r.plan.sites.push_back(std::move(s));
+  }
+  if (sites > 1) r.verified.push_back({r.plan.sites[1].name, true, "127.0.0.1:8443: matches"});
+  r.diffs.push_back({"/etc/a.conf", "before\n", "after\n"});
+  r.errors.push_back("an error");
+  return r;
+}
+
+TEST_CASE("write_report_json and write_report_ansible print what the documents dump") {
+  for (std::size_t n : {0, 1, 3}) {
+    CAPTURE(n);
+    const Report r = sample(n);
+    std::ostringstream json, ansible;
+    write_report_json(json, r, "/srv/ecert.yaml");
+    write_report_ansible(ansible, r);
+    CHECK(json.str() == report_json(r, "/srv/ecert.yaml").dump(2) + "\n");
+    CHECK(ansible.str() == report_ansible(r, "/srv/ecert.yaml").dump(2) + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace ecert
