@@ -35,8 +35,9 @@ struct Written {
 
 class Applier {
  public:
-  Applier(const Manifest& m, FileSystem& fs, CommandRunner& runner, const ApplyOptions& opt, Report& r)
-      : m_(m), fs_(fs), runner_(runner), opt_(opt), r_(r), stamp_(utc_stamp()) {}
+  Applier(const Manifest& m, const Observed& obs, FileSystem& fs, CommandRunner& runner, const ApplyOptions& opt,
+          Report& r)
+      : m_(m), obs_(obs), fs_(fs), runner_(runner), opt_(opt), r_(r), stamp_(utc_stamp()) {}
 
   void run() {
     remove_leftover_temp_files();
@@ -351,18 +352,30 @@ class Applier {
   // Remembers what Apache now runs with, for sites that are in place, so a
   // file replaced behind ecertctl's back later is noticed (engine/installed.h).
   void record_installed() {
-    const InstalledState before = read_installed(fs_, opt_.state_dir);
-    InstalledState now = before;
+    // When this run wrote nothing, the files are as observed: a converged
+    // fleet whose record is current reads and writes nothing here.
+    const bool wrote = !written_.empty() || !promoted_.empty() || !new_keys_.empty();
+    InstalledState updates;
+    bool differs = false;
     for (std::size_t i = 0; i < m_.sites.size(); ++i) {
       const auto state = sp(i).state();
       if (state != SitePlan::State::kConverged && state != SitePlan::State::kChanges) continue;
       const Site& site = m_.sites[i];
-      auto digest = [&](const fs::path& p) {
+      const SiteFacts& f = obs_.sites[i];
+      auto digest = [&](const fs::path& p, const FileFacts& seen) {
+        if (!wrote) return seen.digest;
         auto data = fs_.read_file(p);
         return data ? sha256_hex(*data) : std::string();
       };
-      now[site.name] = InstalledRecord{digest(site.key.path), digest(site.certificate), digest(site.chain)};
+      InstalledRecord rec{digest(site.key.path, f.key.file), digest(site.certificate, f.cert.file),
+                          digest(site.chain, f.chain)};
+      differs |= !f.installed || !(*f.installed == rec);
+      updates.emplace(site.name, std::move(rec));
     }
+    if (!differs) return;
+    const InstalledState before = read_installed(fs_, opt_.state_dir);
+    InstalledState now = before;
+    for (auto& [name, rec] : updates) now[name] = std::move(rec);
     if (now == before) return;
     WriteOptions wo;
     wo.new_file_mode = 0600;
@@ -463,6 +476,7 @@ class Applier {
 
  private:
   const Manifest& m_;
+  const Observed& obs_;
   FileSystem& fs_;
   CommandRunner& runner_;
   const ApplyOptions& opt_;
@@ -600,7 +614,7 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
       return r;
     }
   }
-  Applier applier(manifest, fs, runner, options, r);
+  Applier applier(manifest, obs, fs, runner, options, r);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i)
     if (obs.sites[i].vhost.vhost) applier.observed_vhosts_.emplace(i, obs.sites[i].vhost.vhost);
   applier.run();

@@ -320,7 +320,7 @@ std::map<std::string, std::string> find_witnesses(const Manifest& manifest, cons
     if (site.key.cipher == Cipher::kNone) continue;
     const std::string source = passphrase_source_id(site.key.passphrase);
     if (witness.count(source) || tries[source] >= kTries) continue;
-    for (const fs::path& path : {site.key.path, fs::path(staged_path(site.key.path))}) {
+    for (const fs::path& path : {site.key.path.path(), fs::path(staged_path(site.key.path))}) {
       auto pem = fs.read_file(path);
       if (!pem) continue;
       SecretString secret(std::move(*pem));

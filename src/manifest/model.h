@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "util/path_string.h"
 #include "util/diag.h"
 #include "util/fs.h"
 
@@ -28,12 +29,12 @@ struct PassphraseSource {
   enum class Kind { kNone, kEnv, kFile };
   Kind kind = Kind::kNone;
   std::string env;  // kEnv: the variable's name
-  fs::path file;    // kFile: absolute path
+  PathString file;  // kFile: absolute path
   SourcePos pos;
 };
 
 struct KeySpec {
-  fs::path path;  // absolute
+  PathString path;  // absolute
   int bits = 2048;
   Cipher cipher = Cipher::kAes256Cbc;
   PassphraseSource passphrase;
@@ -41,9 +42,9 @@ struct KeySpec {
 };
 
 struct CaSpec {
-  fs::path sub;    // absolute
-  fs::path cross;  // absolute
-  fs::path trust = "/etc/ssl/certs/ca-certificates.crt";
+  PathString sub;    // absolute
+  PathString cross;  // absolute
+  PathString trust = "/etc/ssl/certs/ca-certificates.crt";
   SourcePos pos;
 };
 
@@ -62,9 +63,10 @@ struct Site {
   std::vector<std::string> additional_names;  // A-labels
   std::string organization;
   KeySpec key;
-  fs::path csr;          // absolute
-  fs::path certificate;  // absolute
-  fs::path chain;        // absolute
+  // Paths are PathStrings, not fs::paths: a fleet's manifest holds many.
+  PathString csr;          // absolute
+  PathString certificate;  // absolute
+  PathString chain;        // absolute
   CaSpec ca;
   VhostSpec vhost;
   SourcePos pos;  // the site's mapping

@@ -152,7 +152,7 @@ void build_site(Walker& w, const SitePart& d, const SitePart& p, const fs::path&
   struct {
     const Setting<std::string>& setting;
     const char* key;
-    fs::path* path;
+    PathString* path;
     SourcePos* pos;
   } files[] = {{p.csr, "csr", &s->csr, &s->csr_pos},
                {p.certificate, "certificate", &s->certificate, &s->certificate_pos},
