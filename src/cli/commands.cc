@@ -200,7 +200,7 @@ int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
       return 1;
     }
   }
-  if (opt.format == "json") print_json(status_json(r, opt.manifest));
+  if (opt.format == "json") write_status_json(std::cout, r, opt.manifest);
   else if (opt.format == "prometheus") std::cout << status_prometheus(r);
   else std::cout << status_text(r);
   return r.plan.has_errors() ? 1 : 0;

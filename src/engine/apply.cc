@@ -556,10 +556,10 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOpti
   Report r;
   r.command = "plan";
   r.dry_run = true;
-  const FactsCache cache = read_facts_cache(fs, options.state_dir);
-  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
+  Observed obs = observe_with_cache(manifest, fs, options.state_dir);
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
+  obs.inputs.clear();  // the plan has its copy
   r.apache.restart_needed = r.plan.restart;
   r.diffs = predict_diffs(manifest, obs, r.plan, fs);
   return r;

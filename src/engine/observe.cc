@@ -426,4 +426,11 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   return obs;
 }
 
+Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir) {
+  const FactsCache cache = read_facts_cache(fs, state_dir);
+  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
+  obs.facts = FactsUse{};  // it points into the cache
+  return obs;
+}
+
 }  // namespace ecert

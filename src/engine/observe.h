@@ -21,4 +21,8 @@ struct ObserveOptions {
 // about that site (its SiteFacts statuses), never a failure of the whole.
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options);
 
+// observe() helped by the facts cache under `state_dir`, which it only reads
+// (plan, status); the cache is released before it returns.
+Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir);
+
 }  // namespace ecert

@@ -8,10 +8,11 @@ namespace ecert {
 StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
                             const fs::path& state_dir) {
   StatusReport r;
-  const FactsCache cache = read_facts_cache(fs, state_dir);
-  r.observed = observe(manifest, fs, ObserveOptions{0, &cache});
+  r.observed = observe_with_cache(manifest, fs, state_dir);
   attach_installed(manifest, fs, state_dir, r.observed);
   r.plan = make_plan(manifest, r.observed, manifest_arg);
+  r.observed.inputs.clear();  // a saved plan's business, not status's
+  r.plan.inputs.clear();
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     SiteStatus s{&manifest.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt};
     if (manifest.sites[i].vhost.verify) s.served = probe_served(manifest.sites[i], fs, std::chrono::milliseconds(5000));

@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include <functional>
 #include <ostream>
 #include <sstream>
 #include <string_view>
@@ -92,36 +93,39 @@ json with_sites(json head, const Report& r) {
 
 // Writes with_sites(head, r).dump(2) and a newline, one site at a time.
 void write_with_sites(std::ostream& out, json head, const Report& r) {
-  head["sites"] = json::array();
-  const std::string text = head.dump(2);
-  // Keys are sorted and strings never hold a raw newline: this is the
-  // top-level key, at one level of indentation.
-  const std::string key = "\n  \"sites\": ";
-  const std::size_t at = text.find(key + "[]");
-  if (r.plan.sites.empty() || at == std::string::npos) {
-    out << text << "\n";
-    return;
-  }
-  out.write(text.data(), static_cast<std::streamsize>(at + key.size()));
-  out << "[\n";
   const auto verified = verified_by_site(r);
-  bool first = true;
-  for (const auto& s : r.plan.sites) {
-    std::string site = site_json(s, verified).dump(2);
-    std::string indented = "    ";
-    indented.reserve(site.size() + site.size() / 8);
-    for (char c : site) {
-      indented += c;
-      if (c == '\n') indented += "    ";
-    }
-    out << (first ? "" : ",\n") << indented;
-    first = false;
-  }
-  out << "\n  ]";
-  out << std::string_view(text).substr(at + key.size() + 2) << "\n";
+  write_json_streaming(out, std::move(head), "sites", r.plan.sites.size(),
+                       [&](std::size_t i) { return site_json(r.plan.sites[i], verified); });
 }
 
 }  // namespace
+
+void write_json_streaming(std::ostream& out, nlohmann::json document, const std::string& key, std::size_t n,
+                          const std::function<nlohmann::json(std::size_t)>& element) {
+  document[key] = json::array();
+  const std::string text = document.dump(2);
+  // Keys are sorted and strings never hold a raw newline: this is the
+  // top-level key, at one level of indentation.
+  const std::string marker = "\n  " + json(key).dump() + ": ";
+  const std::size_t at = text.find(marker + "[]");
+  if (n == 0 || at == std::string::npos) {
+    out << text << "\n";
+    return;
+  }
+  out.write(text.data(), static_cast<std::streamsize>(at + marker.size()));
+  out << "[\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string item = element(i).dump(2);
+    std::string indented = "    ";
+    indented.reserve(item.size() + item.size() / 8);
+    for (char c : item) {
+      indented += c;
+      if (c == '\n') indented += "    ";
+    }
+    out << (i == 0 ? "" : ",\n") << indented;
+  }
+  out << "\n  ]" << std::string_view(text).substr(at + marker.size() + 2) << "\n";
+}
 
 nlohmann::json report_json(const Report& r, const std::string& manifest_arg) {
   return with_sites(report_head(r, manifest_arg), r);

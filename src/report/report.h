@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -31,6 +32,12 @@ void write_report_ansible(std::ostream& out, const Report& report);
 // What Salt's cmd.run with stateful: True reads from the last line of
 // stdout: a one-line JSON object with "changed" and "comment".
 std::string report_salt(const Report& report);
+
+// Writes `document`.dump(2) and a newline, with the top-level array `key`
+// holding n elements made one at a time by `element`: a fleet's worth of
+// JSON is never held in memory at once. `document[key]` is replaced.
+void write_json_streaming(std::ostream& out, nlohmann::json document, const std::string& key, std::size_t n,
+                          const std::function<nlohmann::json(std::size_t)>& element);
 
 // Manifest diagnostics as JSON ({"format_version":"1","errors":[...]}).
 nlohmann::json diagnostics_json(const Diagnostics& diags);

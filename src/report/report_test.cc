@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "report/report.h"
+#include "report/status_view.h"
 
 namespace ecert {
 namespace {
@@ -39,6 +40,30 @@ TEST_CASE("write_report_json and write_report_ansible print what the documents d
     CHECK(json.str() == report_json(r, "/srv/ecert.yaml").dump(2) + "\n");
     CHECK(ansible.str() == report_ansible(r, "/srv/ecert.yaml").dump(2) + "\n");
   }
+}
+
+TEST_CASE("write_status_json prints what status_json dumps") {
+  Manifest m;
+  for (int i = 0; i < 3; ++i) {
+    Site s;
+    s.name = "www" + std::to_string(i) + ".example.com";
+    m.sites.push_back(s);
+  }
+  StatusReport r;
+  r.observed.sites.resize(3);
+  r.observed.sites[1].key.opened = true;
+  r.observed.sites[1].key.bits = 2048;
+  r.observed.sites[2].cert.parsed = true;
+  r.observed.sites[2].cert.serial = "0A";
+  r.plan = sample(3).plan;
+  for (std::size_t i = 0; i < 3; ++i) r.sites.push_back({&m.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt});
+  std::ostringstream out;
+  write_status_json(out, r, "m.yaml");
+  CHECK(out.str() == status_json(r, "m.yaml").dump(2) + "\n");
+  StatusReport none;
+  std::ostringstream empty;
+  write_status_json(empty, none, "m.yaml");
+  CHECK(empty.str() == status_json(none, "m.yaml").dump(2) + "\n");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "report/status_view.h"
+#include "report/report.h"
 #include "util/time.h"
 
 #include <sstream>
@@ -45,36 +46,53 @@ std::string escape_label(const std::string& v) {
 
 }  // namespace
 
+namespace {
+
+nlohmann::json site_status_json(const StatusReport& r, const SiteStatus& s) {
+  const auto& p = *s.plan;
+  nlohmann::json j = {{"name", s.site->name}, {"feature", feature_name(s.site->feature)},
+                      {"state", site_state_name(p.state())}, {"warnings", p.warnings}};
+  j["key"] = resource_json(p, ResourceKind::kKey);
+  if (s.facts->key.opened) j["key"]["bits"] = s.facts->key.bits;
+  j["csr"] = resource_json(p, ResourceKind::kCsr);
+  j["certificate"] = resource_json(p, ResourceKind::kCertificate);
+  const auto& c = s.facts->cert;
+  if (c.parsed) {
+    j["certificate"]["issuer"] = c.issuer_cn;
+    j["certificate"]["serial"] = c.serial;
+    j["certificate"]["not_before"] = iso_date(c.not_before);
+    j["certificate"]["not_after"] = iso_date(c.not_after);
+    j["certificate"]["days_left"] = days_left(r, c);
+  }
+  j["chain"] = resource_json(p, ResourceKind::kChain);
+  j["vhost"] = resource_json(p, ResourceKind::kVhost);
+  if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
+    j["vhost"]["file"] = vh->file;
+    j["vhost"]["line"] = vh->line;
+  }
+  if (s.served)
+    j["served"] = {{"address", s.served->address}, {"reachable", s.served->reachable},
+                   {"matches", s.served->matches}, {"detail", s.served->detail}};
+  return j;
+}
+
+nlohmann::json status_head(const std::string& manifest_arg) {
+  return {{"format_version", "1"}, {"command", "status"}, {"manifest", manifest_arg}};
+}
+
+}  // namespace
+
 nlohmann::json status_json(const StatusReport& r, const std::string& manifest_arg) {
   nlohmann::json sites = nlohmann::json::array();
-  for (const auto& s : r.sites) {
-    const auto& p = *s.plan;
-    nlohmann::json j = {{"name", s.site->name}, {"feature", feature_name(s.site->feature)},
-                        {"state", site_state_name(p.state())}, {"warnings", p.warnings}};
-    j["key"] = resource_json(p, ResourceKind::kKey);
-    if (s.facts->key.opened) j["key"]["bits"] = s.facts->key.bits;
-    j["csr"] = resource_json(p, ResourceKind::kCsr);
-    j["certificate"] = resource_json(p, ResourceKind::kCertificate);
-    const auto& c = s.facts->cert;
-    if (c.parsed) {
-      j["certificate"]["issuer"] = c.issuer_cn;
-      j["certificate"]["serial"] = c.serial;
-      j["certificate"]["not_before"] = iso_date(c.not_before);
-      j["certificate"]["not_after"] = iso_date(c.not_after);
-      j["certificate"]["days_left"] = days_left(r, c);
-    }
-    j["chain"] = resource_json(p, ResourceKind::kChain);
-    j["vhost"] = resource_json(p, ResourceKind::kVhost);
-    if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
-      j["vhost"]["file"] = vh->file;
-      j["vhost"]["line"] = vh->line;
-    }
-    if (s.served)
-      j["served"] = {{"address", s.served->address}, {"reachable", s.served->reachable},
-                     {"matches", s.served->matches}, {"detail", s.served->detail}};
-    sites.push_back(std::move(j));
-  }
-  return {{"format_version", "1"}, {"command", "status"}, {"manifest", manifest_arg}, {"sites", sites}};
+  for (const auto& s : r.sites) sites.push_back(site_status_json(r, s));
+  nlohmann::json j = status_head(manifest_arg);
+  j["sites"] = std::move(sites);
+  return j;
+}
+
+void write_status_json(std::ostream& out, const StatusReport& r, const std::string& manifest_arg) {
+  write_json_streaming(out, status_head(manifest_arg), "sites", r.sites.size(),
+                       [&](std::size_t i) { return site_status_json(r, r.sites[i]); });
 }
 
 std::string status_text(const StatusReport& r) {

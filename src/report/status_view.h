@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <iosfwd>
 #include <string>
 
 #include "engine/status.h"
@@ -10,6 +11,8 @@ namespace ecert {
 
 std::string status_text(const StatusReport& r);
 nlohmann::json status_json(const StatusReport& r, const std::string& manifest_arg);
+// status_json(...).dump(2) and a newline, one site at a time.
+void write_status_json(std::ostream& out, const StatusReport& r, const std::string& manifest_arg);
 // Metric names follow cert-manager's (certificate expiration timestamp,
 // ready status), prefixed ecertctl_.
 std::string status_prometheus(const StatusReport& r);
