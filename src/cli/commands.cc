@@ -68,6 +68,7 @@ ApplyOptions apply_options(const CommonOptions& opt) {
   o.manifest_arg = opt.manifest;
   o.state_dir = opt.state_dir;
   o.narrowed = !opt.sites.empty();
+  o.diffs = opt.format == "ansible";
   return o;
 }
 

@@ -1,5 +1,7 @@
 #include "engine/apply.h"
 
+#include <malloc.h>
+
 #include <unistd.h>
 
 #include <map>
@@ -125,7 +127,7 @@ class Applier {
     const std::string before = w.old.value_or("");
     written_.push_back(std::move(w));
     if (Status s = fs_.write_atomic(path, data, wo); !s) return s;
-    r_.diffs.push_back(FileDiff{real->string(), before, data});
+    if (opt_.diffs) r_.diffs.push_back(FileDiff{real->string(), before, data});
     return Status::ok();
   }
 
@@ -559,9 +561,9 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const ApplyOpti
   Observed obs = observe_with_cache(manifest, fs, options.state_dir);
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
-  obs.inputs.clear();  // the plan has its copy
+  r.plan.inputs = std::move(obs.inputs);
   r.apache.restart_needed = r.plan.restart;
-  r.diffs = predict_diffs(manifest, obs, r.plan, fs);
+  if (options.diffs) r.diffs = predict_diffs(manifest, obs, r.plan, fs);
   return r;
 }
 
@@ -591,9 +593,13 @@ Report apply(const Manifest& manifest, FileSystem& fs, CommandRunner& runner, co
     }
     obs.facts = FactsUse{};  // its addresses pointed into the cache
   }
+  // The cache, its rendering and the workers' transient allocations are
+  // freed by now: hand their pages back, so that acting does not stack on
+  // top of them (peak memory of a fleet's first run).
+  malloc_trim(0);
   attach_installed(manifest, fs, options.state_dir, obs);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
-  obs.inputs.clear();  // the plan has its copy
+  r.plan.inputs = std::move(obs.inputs);
   if (options.saved_plan) {
     std::vector<std::string> changed;
     const auto& before = options.saved_plan->inputs;

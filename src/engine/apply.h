@@ -43,7 +43,7 @@ struct Report {
   ApacheOutcome apache;
   std::vector<SiteVerify> verified;
   std::vector<std::string> errors;  // run-level errors (lock, stale plan)
-  std::vector<FileDiff> diffs;      // plan: predicted; apply: written (rolled-back ones too)
+  std::vector<FileDiff> diffs;      // with ApplyOptions::diffs: plan: predicted; apply: written (rolled-back ones too)
   bool failed() const { return plan.has_errors() || !errors.empty() || !apache.error.empty(); }
 };
 
@@ -55,6 +55,7 @@ struct ApplyOptions {
   std::string manifest_arg;        // for commands shown to the operator
   const Plan* saved_plan = nullptr;  // apply exactly this plan, refusing if its inputs changed
   bool narrowed = false;           // the manifest was narrowed to some of its sites (--site)
+  bool diffs = false;              // fill Report::diffs (an Ansible --diff wants them; they cost memory)
   // Called as keys are generated (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
 };

@@ -3,6 +3,70 @@
 #include <nlohmann/json.hpp>
 
 namespace ecert {
+namespace {
+
+using nlohmann::json;
+
+// Reads {"format_version": "1", "sites": {NAME: {"key": D, "certificate": D,
+// "chain": D}}} event by event: a fleet's record is a few megabytes of JSON,
+// which as a document would cost ten times that in memory. Anything else in
+// the file is skipped.
+class Reader : public nlohmann::json_sax<json> {
+ public:
+  explicit Reader(InstalledState& out) : out_(out) {}
+
+  bool start_object(std::size_t) override {
+    ++depth_;
+    if (depth_ == 3 && in_sites_) {
+      site_ = key_;
+      record_ = InstalledRecord{};
+    }
+    return true;
+  }
+  bool end_object() override {
+    if (depth_ == 3 && in_sites_) out_[site_] = record_;
+    if (depth_ == 2) in_sites_ = false;
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    key_ = k;
+    if (depth_ == 1) in_sites_ = k == "sites";
+    return true;
+  }
+  bool string(string_t& v) override {
+    if (depth_ == 3 && in_sites_) {
+      if (key_ == "key") record_.key = v;
+      else if (key_ == "certificate") record_.certificate = v;
+      else if (key_ == "chain") record_.chain = v;
+    }
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  InstalledState& out_;
+  int depth_ = 0;
+  bool in_sites_ = false;
+  std::string key_, site_;
+  InstalledRecord record_;
+};
+
+}  // namespace
 
 fs::path installed_state_path(const fs::path& state_dir) { return state_dir / "installed.json"; }
 
@@ -10,20 +74,24 @@ InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir) {
   InstalledState out;
   auto text = fs.read_file(installed_state_path(state_dir));
   if (!text) return out;
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (!j.is_object() || !j.contains("sites") || !j["sites"].is_object()) return out;
-  for (const auto& [name, rec] : j["sites"].items()) {
-    if (!rec.is_object()) continue;
-    out[name] = InstalledRecord{rec.value("key", ""), rec.value("certificate", ""), rec.value("chain", "")};
-  }
+  Reader reader(out);
+  if (!json::sax_parse(*text, &reader)) return {};  // a file cut short: the next run rewrites it
   return out;
 }
 
 std::string render_installed(const InstalledState& state) {
-  nlohmann::json sites = nlohmann::json::object();
-  for (const auto& [name, r] : state)
-    sites[name] = {{"key", r.key}, {"certificate", r.certificate}, {"chain", r.chain}};
-  return nlohmann::json({{"format_version", "1"}, {"sites", sites}}).dump(2) + "\n";
+  // What json{...}.dump(2) prints (keys sorted), written entry by entry.
+  std::string out = "{\n  \"format_version\": \"1\",\n  \"sites\": {";
+  if (state.empty()) return out + "}\n}\n";
+  out.reserve(out.size() + state.size() * 320);
+  bool first = true;
+  for (const auto& [name, r] : state) {
+    out += first ? "\n    " : ",\n    ";
+    first = false;
+    out += json(name).dump() + ": {\n      \"certificate\": " + json(r.certificate).dump() +
+           ",\n      \"chain\": " + json(r.chain).dump() + ",\n      \"key\": " + json(r.key).dump() + "\n    }";
+  }
+  return out + "\n  }\n}\n";
 }
 
 }  // namespace ecert

@@ -425,7 +425,6 @@ SitePlan plan_site(const Site& site, const SiteFacts& f, const Observed& obs,
 
 Plan make_plan(const Manifest& manifest, const Observed& observed, const std::string& manifest_arg) {
   Plan plan;
-  plan.inputs = observed.inputs;
   std::vector<std::string> reasons;
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     SitePlan sp = plan_site(manifest.sites[i], observed.sites[i], observed, manifest_arg);
@@ -435,7 +434,13 @@ Plan make_plan(const Manifest& manifest, const Observed& observed, const std::st
     plan.sites.push_back(std::move(sp));
   }
   plan.restart = !reasons.empty();
-  plan.restart_reason = plan.restart ? "changed: " + join(reasons, ", ") : "nothing Apache reads changes";
+  // A fleet's first run changes thousands of files: name the first few.
+  constexpr std::size_t kNamed = 10;
+  const std::size_t more = reasons.size() > kNamed ? reasons.size() - kNamed : 0;
+  if (more) reasons.resize(kNamed);
+  plan.restart_reason = plan.restart ? "changed: " + join(reasons, ", ") +
+                                           (more ? " and " + std::to_string(more) + " more" : "")
+                                     : "nothing Apache reads changes";
   return plan;
 }
 

@@ -56,7 +56,7 @@ struct Plan {
   std::vector<SitePlan> sites;
   bool restart = false;        // something Apache reads would change
   std::string restart_reason;
-  std::map<std::string, std::string> inputs;  // copied from Observed
+  std::map<std::string, std::string> inputs;  // Observed::inputs, moved here by the caller (make_plan leaves it empty)
   bool has_changes() const;  // any create or update
   bool has_errors() const;
 };

@@ -291,6 +291,15 @@ TEST_CASE("chain: created, updated when different, error when it does not verify
     CHECK(p.restart);
     CHECK(p.restart_reason == "changed: www.example.com chain");
   }
+  SUBCASE("a fleet's restart reason names the first ten changes and counts the rest") {
+    std::vector<Site> sites(12, s);
+    std::vector<SiteFacts> facts(12, f);
+    for (auto& fi : facts) fi.chain = FileFacts{};
+    Plan p = make_plan(manifest_of(sites), observed_of(facts), "m.yaml");
+    std::string ten = "changed: www.example.com chain";
+    for (int i = 1; i < 10; ++i) ten += ", www.example.com chain";
+    CHECK(p.restart_reason == ten + " and 2 more");
+  }
   SUBCASE("different") {
     f.chain = present("old");
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");

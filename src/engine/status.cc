@@ -12,7 +12,6 @@ StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, cons
   attach_installed(manifest, fs, state_dir, r.observed);
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   r.observed.inputs.clear();  // a saved plan's business, not status's
-  r.plan.inputs.clear();
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     SiteStatus s{&manifest.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt};
     if (manifest.sites[i].vhost.verify) s.served = probe_served(manifest.sites[i], fs, std::chrono::milliseconds(5000));
