@@ -223,11 +223,13 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   if (!data) return;
   auto& c = f.cert;
   const std::string& digest = c.file.digest;
-  // Parsed only when the cache cannot answer.
+  // Parsed only when the cache cannot answer. (Bytes the cache knows parsed
+  // before; should they not now, no proof is made from them.)
   std::optional<crypto::Certificate> parsed;
-  auto cert = [&]() -> const crypto::Certificate& {
-    if (!parsed) parsed.emplace(*crypto::Certificate::parse(*data));
-    return *parsed;
+  auto cert = [&]() -> const crypto::Certificate* {
+    if (!parsed)
+      if (auto p = crypto::Certificate::parse(*data)) parsed.emplace(std::move(*p));
+    return parsed ? &*parsed : nullptr;
   };
   const CachedCert* cached = nullptr;
   if (io.cache)
@@ -267,7 +269,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
         io.use.used.push_back(&*it);
       }
     if (!c.signed_by_sub) {
-      c.signed_by_sub = cert().signed_by(*sub.cert);
+      c.signed_by_sub = cert() && cert()->signed_by(*sub.cert);
       if (c.signed_by_sub) io.use.learned.signatures.insert(proof);
     }
   }
@@ -276,7 +278,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
     for (const auto& other : manifest.sites) {
       if (other.ca.sub == site.ca.sub) continue;
       const auto& o = cas.cert(other.ca.sub, "ca.sub");
-      if (o.cert && cert().signed_by(*o.cert)) {
+      if (o.cert && cert() && cert()->signed_by(*o.cert)) {
         c.signed_by_other_feature_sub = true;
         c.other_feature_sub_cn = o.cert->common_name();
         break;
@@ -294,7 +296,8 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
       }
     }
     crypto::ValidityWindow valid;
-    f.ca.chain_verification = crypto::verify_chain(cert(), *sub.cert, *cross.cert, trust.get_store(), now, &valid);
+    f.ca.chain_verification = cert() ? crypto::verify_chain(*cert(), *sub.cert, *cross.cert, trust.get_store(), now, &valid)
+                                     : Status::invalid("the certificate no longer parses");
     if (f.ca.chain_verification.is_ok()) io.use.learned.chains.insert_or_assign(proof, CachedChain{valid.from, valid.until});
   }
 }
