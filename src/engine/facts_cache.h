@@ -52,6 +52,7 @@ struct CachedCsr {
 };
 
 // A certificate in PEM (a DER file is not cached: apply rewrites it as PEM).
+// Also the part of CertFacts (engine/observed.h) that says what it holds.
 struct CachedCert {
   std::string common_name;
   std::vector<std::string> dns_names;
@@ -59,7 +60,7 @@ struct CachedCert {
   std::string serial;
   std::time_t not_before = 0;
   std::time_t not_after = 0;
-  std::string public_key_id;
+  std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   bool operator==(const CachedCert&) const = default;
 };
 

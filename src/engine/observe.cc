@@ -251,13 +251,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
                        parsed->not_before(), parsed->not_after(), sha256_hex(parsed->public_key_der())};
   }
   c.parsed = true;
-  c.common_name = facts.common_name;
-  c.dns_names = facts.dns_names;
-  c.issuer_cn = facts.issuer_cn;
-  c.serial = facts.serial;
-  c.not_before = facts.not_before;
-  c.not_after = facts.not_after;
-  c.public_key_id = facts.public_key_id;
+  static_cast<CachedCert&>(c) = facts;
   // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
   if (!cached && !c.was_der) io.use.learned.certs.emplace(digest, std::move(facts));
 

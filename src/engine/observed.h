@@ -42,19 +42,15 @@ struct CsrFacts {
   std::string public_key_id;   // its sha256
 };
 
-struct CertFacts {
+// What the certificate says (the CachedCert part: names, issuer, serial,
+// validity, public key id; what the facts cache remembers of it), plus how
+// reading it went and what signed it.
+struct CertFacts : CachedCert {
   FileFacts file;
   bool parsed = false;
   Status parse_error;
   bool was_der = false;
   std::string pem;  // the certificate re-encoded as PEM; only kept when was_der
-  std::string common_name;
-  std::vector<std::string> dns_names;
-  std::string issuer_cn;
-  std::string serial;
-  std::time_t not_before = 0;
-  std::time_t not_after = 0;
-  std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   // Signature proofs, computed from the CA files named by the manifest.
   bool signed_by_sub = false;
   bool signed_by_other_feature_sub = false;  // the standard sub CA for EV and vice versa
