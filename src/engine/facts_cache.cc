@@ -5,67 +5,31 @@
 #include <nlohmann/json.hpp>
 
 namespace ecert {
+
+// One field list per entry kind serves both reading and writing (the JSON
+// names are the member names).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CachedKey, witness, is_rsa, bits, public_key_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CachedCsr, version, subject, public_key_id, signature_valid, attribute_count,
+                                   signature_digest)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CachedCert, common_name, dns_names, issuer_cn, serial, not_before, not_after,
+                                   public_key_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CachedChain, valid_from, valid_until)
+
 namespace {
 
 using nlohmann::json;
 
 // Bump when what an entry means changes: an older cache is then ignored.
-constexpr const char* kHeader = R"({"format":"ecertctl facts","version":1})";
-
-template <typename T>
-void take(const json& j, const char* field, T& out) {
-  out = j.at(field).get<T>();
-}
-
-json name_json(const crypto::NameEntries& name) {
-  json out = json::array();
-  for (const auto& [k, v] : name) out.push_back({k, v});
-  return out;
-}
-
-crypto::NameEntries name_from(const json& j) {
-  crypto::NameEntries out;
-  for (const auto& e : j) out.emplace_back(e.at(0).get<std::string>(), e.at(1).get<std::string>());
-  return out;
-}
+constexpr const char* kHeader = R"({"format":"ecertctl facts","version":2})";
 
 void parse_line(const json& j, FactsCache& c) {
   const std::string kind = j.at("kind").get<std::string>();
-  const std::string id = j.at("id").get<std::string>();
-  if (kind == "key") {
-    CachedKey k;
-    take(j, "witness", k.witness);
-    take(j, "rsa", k.is_rsa);
-    take(j, "bits", k.bits);
-    take(j, "spki", k.public_key_id);
-    c.keys[id] = std::move(k);
-  } else if (kind == "csr") {
-    CachedCsr r;
-    take(j, "version", r.version);
-    r.subject = name_from(j.at("subject"));
-    take(j, "spki", r.public_key_id);
-    take(j, "signature_valid", r.signature_valid);
-    take(j, "attributes", r.attribute_count);
-    take(j, "digest", r.signature_digest);
-    c.csrs[id] = std::move(r);
-  } else if (kind == "cert") {
-    CachedCert r;
-    take(j, "cn", r.common_name);
-    take(j, "dns", r.dns_names);
-    take(j, "issuer_cn", r.issuer_cn);
-    take(j, "serial", r.serial);
-    take(j, "not_before", r.not_before);
-    take(j, "not_after", r.not_after);
-    take(j, "spki", r.public_key_id);
-    c.certs[id] = std::move(r);
-  } else if (kind == "signature") {
-    c.signatures.insert(id);
-  } else if (kind == "chain") {
-    CachedChain r;
-    take(j, "from", r.valid_from);
-    take(j, "until", r.valid_until);
-    c.chains[id] = r;
-  }
+  std::string id = j.at("id").get<std::string>();
+  if (kind == "key") c.keys.insert_or_assign(std::move(id), j.get<CachedKey>());
+  else if (kind == "csr") c.csrs.insert_or_assign(std::move(id), j.get<CachedCsr>());
+  else if (kind == "cert") c.certs.insert_or_assign(std::move(id), j.get<CachedCert>());
+  else if (kind == "chain") c.chains.insert_or_assign(std::move(id), j.get<CachedChain>());
+  else if (kind == "signature") c.signatures.insert(std::move(id));
   // An unknown kind (a newer ecertctl with the same version) is skipped.
 }
 
@@ -139,25 +103,18 @@ FactsCache parse_facts_cache(std::string_view text) {
 
 std::string render_facts_cache(const FactsCache& c) {
   std::string out = std::string(kHeader) + "\n";
-  out.reserve(out.size() + 320 * c.size());  // about a line's length each: no doubling on the way
-  auto line = [&](const json& j) {
+  out.reserve(out.size() + 360 * c.size());  // about a line's length each: no doubling on the way
+  auto line = [&](const char* kind, const std::string& id, json j) {
+    j["kind"] = kind;
+    j["id"] = id;
     out += j.dump();
     out += '\n';
   };
-  for (const auto& [id, k] : c.keys)
-    line({{"kind", "key"}, {"id", id}, {"witness", k.witness}, {"rsa", k.is_rsa}, {"bits", k.bits},
-          {"spki", k.public_key_id}});
-  for (const auto& [id, r] : c.csrs)
-    line({{"kind", "csr"}, {"id", id}, {"version", r.version}, {"subject", name_json(r.subject)},
-          {"spki", r.public_key_id}, {"signature_valid", r.signature_valid}, {"attributes", r.attribute_count},
-          {"digest", r.signature_digest}});
-  for (const auto& [id, r] : c.certs)
-    line({{"kind", "cert"}, {"id", id}, {"cn", r.common_name}, {"dns", r.dns_names}, {"issuer_cn", r.issuer_cn},
-          {"serial", r.serial}, {"not_before", r.not_before}, {"not_after", r.not_after},
-          {"spki", r.public_key_id}});
-  for (const auto& id : c.signatures) line({{"kind", "signature"}, {"id", id}});
-  for (const auto& [id, r] : c.chains)
-    line({{"kind", "chain"}, {"id", id}, {"from", r.valid_from}, {"until", r.valid_until}});
+  for (const auto& [id, k] : c.keys) line("key", id, k);
+  for (const auto& [id, r] : c.csrs) line("csr", id, r);
+  for (const auto& [id, r] : c.certs) line("cert", id, r);
+  for (const auto& id : c.signatures) line("signature", id, json::object());
+  for (const auto& [id, r] : c.chains) line("chain", id, r);
   return out;
 }
 

@@ -41,10 +41,11 @@ struct CachedKey {
   bool operator==(const CachedKey&) const = default;
 };
 
+// Also the part of CsrFacts (engine/observed.h) that says what it holds.
 struct CachedCsr {
   long version = 0;
   crypto::NameEntries subject;
-  std::string public_key_id;
+  std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   bool signature_valid = false;
   int attribute_count = 0;
   std::string signature_digest;

@@ -93,18 +93,10 @@ void observe_key(InputReader& in, const fs::path& path, const SecretString* pass
 void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& csr) {
   auto pem = in.read(path, csr.file);
   if (!pem) return;
-  auto use = [&](const CachedCsr& r) {
-    csr.parsed = true;
-    csr.info.version = r.version;
-    csr.info.subject = r.subject;
-    csr.info.signature_valid = r.signature_valid;
-    csr.info.attribute_count = r.attribute_count;
-    csr.info.signature_digest = r.signature_digest;
-    csr.public_key_id = r.public_key_id;
-  };
   if (io.cache) {
     if (auto it = io.cache->csrs.find(csr.file.digest); it != io.cache->csrs.end()) {
-      use(it->second);
+      csr.parsed = true;
+      static_cast<CachedCsr&>(csr) = it->second;
       io.use.used.push_back(&it->second);
       return;
     }
@@ -114,10 +106,11 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
     csr.parse_error = info.status();
     return;
   }
-  CachedCsr r{info->version, std::move(info->subject), sha256_hex(info->public_key_der), info->signature_valid,
-              info->attribute_count, std::move(info->signature_digest)};
-  use(r);
-  io.use.learned.csrs.emplace(csr.file.digest, std::move(r));
+  csr.parsed = true;
+  static_cast<CachedCsr&>(csr) = CachedCsr{info->version, std::move(info->subject), sha256_hex(info->public_key_der),
+                                           info->signature_valid, info->attribute_count,
+                                           std::move(info->signature_digest)};
+  io.use.learned.csrs.emplace(csr.file.digest, static_cast<const CachedCsr&>(csr));
 }
 
 std::string cn_of(const crypto::NameEntries& name) {
@@ -234,9 +227,8 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   const CachedCert* cached = nullptr;
   if (io.cache)
     if (auto it = io.cache->certs.find(digest); it != io.cache->certs.end()) cached = &it->second;
-  CachedCert facts;
   if (cached) {
-    facts = *cached;
+    static_cast<CachedCert&>(c) = *cached;
     io.use.used.push_back(cached);
   } else {
     auto p = crypto::Certificate::parse(*data);
@@ -247,13 +239,13 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
     parsed.emplace(std::move(*p));
     c.was_der = parsed->was_der();
     if (c.was_der) c.pem = parsed->pem();
-    facts = CachedCert{parsed->common_name(), parsed->dns_names(), cn_of(parsed->issuer()), parsed->serial_hex(),
-                       parsed->not_before(), parsed->not_after(), sha256_hex(parsed->public_key_der())};
+    static_cast<CachedCert&>(c) =
+        CachedCert{parsed->common_name(), parsed->dns_names(), cn_of(parsed->issuer()), parsed->serial_hex(),
+                   parsed->not_before(), parsed->not_after(), sha256_hex(parsed->public_key_der())};
+    // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
+    if (!c.was_der) io.use.learned.certs.emplace(digest, static_cast<const CachedCert&>(c));
   }
   c.parsed = true;
-  static_cast<CachedCert&>(c) = facts;
-  // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
-  if (!cached && !c.was_der) io.use.learned.certs.emplace(digest, std::move(facts));
 
   if (sub.cert) {
     const std::string proof = digest + ' ' + f.ca.sub_file.digest;

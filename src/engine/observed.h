@@ -34,12 +34,12 @@ struct KeyFacts {
   mode_t mode = 0;
 };
 
-struct CsrFacts {
+// What the CSR says (the CachedCsr part: version, subject, public key id,
+// signature; what the facts cache remembers of it), plus how reading it went.
+struct CsrFacts : CachedCsr {
   FileFacts file;
   bool parsed = false;
   Status parse_error;
-  crypto::CsrInfo info;        // info.public_key_der is not kept:
-  std::string public_key_id;   // its sha256
 };
 
 // What the certificate says (the CachedCert part: names, issuer, serial,

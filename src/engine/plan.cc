@@ -48,7 +48,7 @@ std::string key_problem(const KeySpec& spec, const KeyFacts& key) {
 // Differences between a CSR and what the manifest asks for, as reasons.
 std::vector<std::string> csr_differences(const CsrFacts& csr, const crypto::NameEntries& want,
                                          const std::string& key_id) {
-  const crypto::CsrInfo& have = csr.info;
+  const CachedCsr& have = csr;
   std::vector<std::string> out;
   if (have.subject != want) {
     bool named = false;

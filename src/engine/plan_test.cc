@@ -53,10 +53,10 @@ CsrFacts good_csr(const Site& s, const std::string& der = "KEY1") {
   CsrFacts c;
   c.file = present();
   c.parsed = true;
-  c.info.subject = crypto::ecert_subject(s.organization, s.name);
+  c.subject = crypto::ecert_subject(s.organization, s.name);
   c.public_key_id = der;
-  c.info.signature_valid = true;
-  c.info.signature_digest = "SHA256";
+  c.signature_valid = true;
+  c.signature_digest = "SHA256";
   return c;
 }
 
@@ -209,7 +209,7 @@ TEST_CASE("a wrong passphrase is an error on the key") {
 TEST_CASE("CSR with another organization is regenerated with the difference as reason") {
   Site s = standard_site();
   SiteFacts f = converged(s);
-  f.csr.info.subject = crypto::ecert_subject("Old Org", s.name);
+  f.csr.subject = crypto::ecert_subject("Old Org", s.name);
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const Change& c = change(p.sites[0], ResourceKind::kCsr);
   CHECK(c.action == Action::kUpdate);
