@@ -8,6 +8,7 @@
 
 #include "crypto/csr.h"
 #include "engine/apply.h"
+#include "engine/saved_plan.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
 #include "report/report.h"
@@ -81,8 +82,6 @@ void render(const Report& report, const CommonOptions& opt) {
   else std::cout << report_text(report);
 }
 
-constexpr const char* kPlanKind = "ecertctl-plan";
-
 // A saved plan must name its manifest absolutely: it is applied later, maybe
 // from another directory.
 std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
@@ -107,24 +106,20 @@ int cmd_validate(const CommonOptions& opt) {
 
 int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode) {
   RealFileSystem fs;
+  SystemClock clock;
+  auto manifest_text = fs.read_file(opt.manifest);
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
-  Report report = plan_only(*manifest, fs, apply_options(opt));
+  Report report = plan_only(*manifest, fs, clock, apply_options(opt));
   render(report, opt);
   if (!out_path.empty()) {
     // Written by the caller's hand: --out is the one place plan writes, and
     // only where it is told to.
-    auto manifest_text = fs.read_file(opt.manifest);
-    nlohmann::json saved = report_json(report, opt.manifest);
-    saved["kind"] = kPlanKind;
-    saved["manifest_path"] = absolute(opt.manifest);
-    saved["manifest_sha256"] = manifest_text ? sha256_hex(*manifest_text) : "";
-    saved["selected_sites"] = opt.sites;
-    saved["inputs"] = report.plan.inputs;
     WriteOptions wo;
     wo.new_file_mode = 0600;
-    fs::path out = fs::absolute(out_path);
-    if (Status st = fs.write_atomic(out, saved.dump(2) + "\n", wo); !st) {
+    const std::string text = render_saved_plan(report, absolute(opt.manifest),
+                                               manifest_text ? sha256_hex(*manifest_text) : "", opt.sites);
+    if (Status st = fs.write_atomic(fs::absolute(out_path), text, wo); !st) {
       std::cerr << "error: cannot write the plan: " << st.message() << "\n";
       return 1;
     }
@@ -133,39 +128,44 @@ int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detaile
   return detailed_exitcode && report.plan.has_changes() ? 2 : 0;
 }
 
+namespace {
+
+// Reads a saved plan and points `opt` at its manifest and sites. Prints
+// why not and returns nullopt when it cannot be applied.
+std::optional<SavedPlan> read_saved_plan(const FileSystem& fs, const std::string& file, CommonOptions& opt) {
+  auto text = fs.read_file(file);
+  if (!text) {
+    std::cerr << "error: " << text.status().message() << "\n";
+    return std::nullopt;
+  }
+  auto plan = parse_saved_plan(*text, file);
+  if (!plan) {
+    std::cerr << "error: " << plan.status().message() << "\n";
+    return std::nullopt;
+  }
+  if (!opt.manifest.empty() && absolute(opt.manifest) != plan->manifest_path) {
+    std::cerr << "error: " << file << " was made for " << plan->manifest_path << ", not " << opt.manifest << "\n";
+    return std::nullopt;
+  }
+  auto current = fs.read_file(plan->manifest_path);
+  if (!current || sha256_hex(*current) != plan->manifest_sha256) {
+    std::cerr << "error: the saved plan is stale: the manifest " << plan->manifest_path
+              << " changed since the plan was made; nothing was done. Make a new plan.\n";
+    return std::nullopt;
+  }
+  opt.manifest = plan->manifest_path;
+  opt.sites = plan->selected_sites;
+  return std::move(*plan);
+}
+
+}  // namespace
+
 int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& saved_plan, bool restart,
               int lock_wait_seconds) {
   CommonOptions opt = opt_in;
   RealFileSystem fs;
-  std::optional<Plan> plan;
-  if (!saved_plan.empty()) {
-    auto text = fs.read_file(saved_plan);
-    if (!text) {
-      std::cerr << "error: " << text.status().message() << "\n";
-      return 1;
-    }
-    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("kind", "") != kPlanKind || j.value("format_version", "") != "1" ||
-        !j.contains("inputs") || !j["inputs"].is_object()) {
-      std::cerr << "error: " << saved_plan << " is not a plan saved by `ecertctl plan --out`\n";
-      return 1;
-    }
-    const std::string manifest_path = j.value("manifest_path", "");
-    if (!opt.manifest.empty() && absolute(opt.manifest) != manifest_path) {
-      std::cerr << "error: " << saved_plan << " was made for " << manifest_path << ", not " << opt.manifest << "\n";
-      return 1;
-    }
-    opt.manifest = manifest_path;
-    auto current = fs.read_file(manifest_path);
-    if (!current || sha256_hex(*current) != j.value("manifest_sha256", "")) {
-      std::cerr << "error: the saved plan is stale: the manifest " << manifest_path
-                << " changed since the plan was made; nothing was done. Make a new plan.\n";
-      return 1;
-    }
-    opt.sites = j.value("selected_sites", std::vector<std::string>{});
-    plan.emplace();
-    plan->inputs = j["inputs"].get<std::map<std::string, std::string>>();
-  }
+  std::optional<SavedPlan> plan;
+  if (!saved_plan.empty() && !(plan = read_saved_plan(fs, saved_plan, opt))) return 1;
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   ApplyOptions o = apply_options(opt);
@@ -179,7 +179,10 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
     };
   }
   RealCommandRunner runner;
-  Report report = apply(*manifest, fs, runner, o);
+  SystemClock clock;
+  RealTlsProbe tls(fs);
+  Services services{fs, runner, clock, tls};
+  Report report = apply(*manifest, services, o);
   render(report, opt);
   return exit_code(report);
 }
@@ -192,7 +195,9 @@ int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
     if (!textfile_dir.empty()) fs.write_atomic(fs::path(textfile_dir) / "ecertctl.prom", invalid_manifest_prometheus());
     return 1;
   }
-  StatusReport r = collect_status(*manifest, fs, opt.manifest, opt.state_dir);
+  SystemClock clock;
+  RealTlsProbe tls(fs);
+  StatusReport r = collect_status(*manifest, fs, clock, tls, opt.manifest, opt.state_dir);
   if (!textfile_dir.empty()) {
     // node_exporter reads every *.prom file: write atomically so it never
     // sees half a file.

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "crypto/ossl.h"
-#include "manifest/model.h"
+#include "crypto/cipher.h"
 #include "util/secret.h"
 
 namespace ecert::crypto {

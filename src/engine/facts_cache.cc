@@ -1,6 +1,7 @@
 #include "engine/facts_cache.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,10 @@ void parse_line(const json& j, FactsCache& c) {
 
 }  // namespace
 
+FactId fact_id(FactKind kind, std::string_view key) {
+  return std::hash<std::string_view>{}(key) * 8 + static_cast<FactId>(kind);
+}
+
 void FactsCache::merge(FactsCache&& other) {
   auto into = [](auto& to, auto& from) {
     for (auto& [k, v] : from) to.insert_or_assign(k, std::move(v));
@@ -63,17 +68,19 @@ std::optional<FactsCache> next_facts_cache(const FactsCache& before, FactsUse&& 
   if (keep_all) {
     next = before;
   } else {
-    auto was_used = [&](const void* entry) { return std::binary_search(use.used.begin(), use.used.end(), entry); };
-    auto keep = [&](const auto& from, auto& to) {
-      for (const auto& [id, v] : from)
-        if (was_used(&v)) to.emplace(id, v);
+    auto was_used = [&](FactKind kind, const std::string& id) {
+      return std::binary_search(use.used.begin(), use.used.end(), fact_id(kind, id));
     };
-    keep(before.keys, next.keys);
-    keep(before.csrs, next.csrs);
-    keep(before.certs, next.certs);
-    keep(before.chains, next.chains);
+    auto keep = [&](FactKind kind, const auto& from, auto& to) {
+      for (const auto& [id, v] : from)
+        if (was_used(kind, id)) to.emplace(id, v);
+    };
+    keep(FactKind::kKey, before.keys, next.keys);
+    keep(FactKind::kCsr, before.csrs, next.csrs);
+    keep(FactKind::kCert, before.certs, next.certs);
+    keep(FactKind::kChain, before.chains, next.chains);
     for (const auto& id : before.signatures)
-      if (was_used(&id)) next.signatures.insert(id);
+      if (was_used(FactKind::kSignature, id)) next.signatures.insert(id);
   }
   next.merge(std::move(use.learned));
   return next;

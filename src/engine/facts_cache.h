@@ -20,6 +20,7 @@
 // group/other-writable cache is ignored, never an error.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -89,10 +90,17 @@ struct FactsCache {
   bool operator==(const FactsCache&) const = default;
 };
 
-// What one run did with a cache: the entries it used (their addresses in
-// the cache it was given) and the facts it proved that were not there.
+// Names one cache entry by its kind and key, so that a run can record what
+// it relied on without pointing into a cache owned elsewhere. A 64-bit hash:
+// a collision can only keep an unused entry for one more run.
+enum class FactKind : unsigned char { kKey, kCsr, kCert, kSignature, kChain };
+using FactId = std::uint64_t;
+FactId fact_id(FactKind kind, std::string_view key);
+
+// What one run did with a cache: the entries it used and the facts it
+// proved that were not there.
 struct FactsUse {
-  std::vector<const void*> used;  // sorted, unique once finish() ran
+  std::vector<FactId> used;  // sorted, unique once finish() ran
   FactsCache learned;
   void merge(FactsUse&& other);
   void finish();

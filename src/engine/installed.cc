@@ -70,13 +70,16 @@ class Reader : public nlohmann::json_sax<json> {
 
 fs::path installed_state_path(const fs::path& state_dir) { return state_dir / "installed.json"; }
 
-InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir) {
+InstalledState parse_installed(std::string_view text) {
   InstalledState out;
-  auto text = fs.read_file(installed_state_path(state_dir));
-  if (!text) return out;
   Reader reader(out);
-  if (!json::sax_parse(*text, &reader)) return {};  // a file cut short: the next run rewrites it
+  if (!json::sax_parse(text, &reader)) return {};  // a file cut short: the next run rewrites it
   return out;
+}
+
+InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir) {
+  auto text = fs.read_file(installed_state_path(state_dir));
+  return text ? parse_installed(*text) : InstalledState{};
 }
 
 std::string render_installed(const InstalledState& state) {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "util/fs.h"
 
@@ -22,6 +23,8 @@ fs::path installed_state_path(const fs::path& state_dir);
 // The record under `state_dir`; empty when there is none yet or it does not
 // parse (the next successful run rewrites it).
 InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir);
+// The record in `text`; empty when it does not parse.
+InstalledState parse_installed(std::string_view text);
 
 // Canonical JSON text of `state` (stable, so an unchanged state is not rewritten).
 std::string render_installed(const InstalledState& state);

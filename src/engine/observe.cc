@@ -11,7 +11,7 @@
 #include "crypto/key.h"
 #include "crypto/x509.h"
 #include "engine/passphrase.h"
-#include "engine/plan.h"
+#include "engine/installed.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -51,6 +51,7 @@ class InputReader {
 struct FactsIo {
   const FactsCache* cache = nullptr;  // null: verify everything
   FactsUse use;
+  void used(FactKind kind, const std::string& id) { use.used.push_back(fact_id(kind, id)); }
 };
 
 // `witness`: the digest of the key of this site's passphrase source that
@@ -76,7 +77,7 @@ void observe_key(InputReader& in, const fs::path& path, const SecretString* pass
     auto it = io.cache->keys.find(key.file.digest);
     if (it != io.cache->keys.end() && it->second.witness == want_witness) {
       use(it->second);
-      io.use.used.push_back(&it->second);
+      io.used(FactKind::kKey, it->first);
       return;
     }
   }
@@ -96,8 +97,8 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
   if (io.cache) {
     if (auto it = io.cache->csrs.find(csr.file.digest); it != io.cache->csrs.end()) {
       csr.parsed = true;
-      static_cast<CachedCsr&>(csr) = it->second;
-      io.use.used.push_back(&it->second);
+      csr.info = it->second;
+      io.used(FactKind::kCsr, it->first);
       return;
     }
   }
@@ -107,10 +108,9 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
     return;
   }
   csr.parsed = true;
-  static_cast<CachedCsr&>(csr) = CachedCsr{info->version, std::move(info->subject), sha256_hex(info->public_key_der),
-                                           info->signature_valid, info->attribute_count,
-                                           std::move(info->signature_digest)};
-  io.use.learned.csrs.emplace(csr.file.digest, static_cast<const CachedCsr&>(csr));
+  csr.info = CachedCsr{info->version,         std::move(info->subject),   sha256_hex(info->public_key_der),
+                       info->signature_valid, info->attribute_count,      std::move(info->signature_digest)};
+  io.use.learned.csrs.emplace(csr.file.digest, csr.info);
 }
 
 std::string cn_of(const crypto::NameEntries& name) {
@@ -183,6 +183,15 @@ class CaCache {
     return t;
   }
 
+  // Loads every CA file a site names (observe() does this for all sites
+  // before its workers start, so that they only ever look entries up).
+  void load(const Site& site) {
+    const bool sub = cert(site.ca.sub, "ca.sub").cert.has_value();
+    const bool cross = cert(site.ca.cross, "ca.cross").cert.has_value();
+    trust(site.ca.trust);
+    if (sub && cross) chain(site.ca.sub, site.ca.cross);
+  }
+
  private:
   InputReader& in_;
   std::map<std::string, Entry> certs_;
@@ -190,102 +199,136 @@ class CaCache {
   std::map<std::string, Chain> chains_;
 };
 
-void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
-                         std::time_t now, FactsIo& io, SiteFacts& f) {
+// The CA files of a site, and the chain file content they make.
+void observe_ca(CaCache& cas, const Site& site, CaFacts& ca) {
   const auto& sub = cas.cert(site.ca.sub, "ca.sub");
   const auto& cross = cas.cert(site.ca.cross, "ca.cross");
   const auto& trust = cas.trust(site.ca.trust);
-  f.ca.sub_file = sub.facts;
-  f.ca.cross_file = cross.facts;
-  f.ca.trust_file = trust.facts;
-  if (!sub.error.is_ok()) f.ca.error = sub.error;
-  else if (!cross.error.is_ok()) f.ca.error = cross.error;
+  ca.sub_file = sub.facts;
+  ca.cross_file = cross.facts;
+  ca.trust_file = trust.facts;
+  if (!sub.error.is_ok()) ca.error = sub.error;
+  else if (!cross.error.is_ok()) ca.error = cross.error;
   else if (!trust.facts.exists)
-    f.ca.error = trust.facts.error.is_ok()
-                     ? Status::not_found("ca.trust " + site.ca.trust.string() + " is missing")
-                     : trust.facts.error;
-  if (sub.cert) f.ca.sub_cn = sub.cert->common_name();
-  if (cross.cert) f.ca.cross_cn = cross.cert->common_name();
+    ca.error = trust.facts.error.is_ok() ? Status::not_found("ca.trust " + site.ca.trust.string() + " is missing")
+                                         : trust.facts.error;
+  if (sub.cert) ca.sub_cn = sub.cert->common_name();
+  if (cross.cert) ca.cross_cn = cross.cert->common_name();
   if (sub.cert && cross.cert) {
     const auto& chain = cas.chain(site.ca.sub, site.ca.cross);
-    f.ca.chain_pem = chain.pem;
-    f.ca.chain_digest = chain.digest;
+    ca.chain_pem = chain.pem;
+    ca.chain_digest = chain.digest;
   }
+}
 
-  auto data = in.read(site.certificate, f.cert.file);
-  if (!data) return;
-  auto& c = f.cert;
-  const std::string& digest = c.file.digest;
-  // Parsed only when the cache cannot answer. (Bytes the cache knows parsed
-  // before; should they not now, no proof is made from them.)
-  std::optional<crypto::Certificate> parsed;
-  auto cert = [&]() -> const crypto::Certificate* {
-    if (!parsed)
-      if (auto p = crypto::Certificate::parse(*data)) parsed.emplace(std::move(*p));
-    return parsed ? &*parsed : nullptr;
-  };
-  const CachedCert* cached = nullptr;
-  if (io.cache)
-    if (auto it = io.cache->certs.find(digest); it != io.cache->certs.end()) cached = &it->second;
-  if (cached) {
-    static_cast<CachedCert&>(c) = *cached;
-    io.use.used.push_back(cached);
-  } else {
-    auto p = crypto::Certificate::parse(*data);
-    if (!p) {
-      c.parse_error = Status::invalid("not a certificate (" + p.status().message() + ")");
-      return;
+// The certificate's bytes, parsed only when the cache cannot answer (and
+// then at most once). Bytes the cache knows parsed before; should they not
+// parse now, no proof is made from them.
+class LeafBytes {
+ public:
+  explicit LeafBytes(std::string data) : data_(std::move(data)) {}
+  const crypto::Certificate* cert() {
+    if (!tried_) {
+      tried_ = true;
+      auto p = crypto::Certificate::parse(data_);
+      if (p) parsed_.emplace(std::move(*p));
+      else error_ = p.status();
     }
-    parsed.emplace(std::move(*p));
-    c.was_der = parsed->was_der();
-    if (c.was_der) c.pem = parsed->pem();
-    static_cast<CachedCert&>(c) =
-        CachedCert{parsed->common_name(), parsed->dns_names(), cn_of(parsed->issuer()), parsed->serial_hex(),
-                   parsed->not_before(), parsed->not_after(), sha256_hex(parsed->public_key_der())};
-    // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
-    if (!c.was_der) io.use.learned.certs.emplace(digest, static_cast<const CachedCert&>(c));
+    return parsed_ ? &*parsed_ : nullptr;
   }
-  c.parsed = true;
+  const Status& error() const { return error_; }
 
+ private:
+  std::string data_;
+  bool tried_ = false;
+  std::optional<crypto::Certificate> parsed_;
+  Status error_;
+};
+
+// What the certificate says: from the cache, or parsed. False when it does
+// not parse (CertFacts::parse_error says why).
+bool read_certificate(LeafBytes& leaf, FactsIo& io, CertFacts& c) {
+  const std::string& digest = c.file.digest;
+  if (io.cache)
+    if (auto it = io.cache->certs.find(digest); it != io.cache->certs.end()) {
+      c.info = it->second;
+      io.used(FactKind::kCert, it->first);
+      return c.parsed = true;
+    }
+  const crypto::Certificate* cert = leaf.cert();
+  if (!cert) {
+    c.parse_error = Status::invalid("not a certificate (" + leaf.error().message() + ")");
+    return false;
+  }
+  c.was_der = cert->was_der();
+  if (c.was_der) c.pem = cert->pem();
+  c.info = CachedCert{cert->common_name(), cert->dns_names(),  cn_of(cert->issuer()),           cert->serial_hex(),
+                      cert->not_before(),  cert->not_after(),  sha256_hex(cert->public_key_der())};
+  // A DER file is rewritten as PEM by apply; only PEM facts are remembered.
+  if (!c.was_der) io.use.learned.certs.emplace(digest, c.info);
+  return c.parsed = true;
+}
+
+// Whether the site's sub CA signed the certificate; if not, which sub CA
+// of another site did (to name it).
+void prove_issuer(LeafBytes& leaf, CaCache& cas, const Manifest& manifest, const Site& site, FactsIo& io,
+                  SiteFacts& f) {
+  auto& c = f.cert;
+  const auto& sub = cas.cert(site.ca.sub, "ca.sub");
   if (sub.cert) {
-    const std::string proof = digest + ' ' + f.ca.sub_file.digest;
-    if (io.cache)
-      if (auto it = io.cache->signatures.find(proof); it != io.cache->signatures.end()) {
-        c.signed_by_sub = true;
-        io.use.used.push_back(&*it);
-      }
-    if (!c.signed_by_sub) {
-      c.signed_by_sub = cert() && cert()->signed_by(*sub.cert);
+    const std::string proof = c.file.digest + ' ' + f.ca.sub_file.digest;
+    if (io.cache && io.cache->signatures.count(proof)) {
+      c.signed_by_sub = true;
+      io.used(FactKind::kSignature, proof);
+    } else {
+      c.signed_by_sub = leaf.cert() && leaf.cert()->signed_by(*sub.cert);
       if (c.signed_by_sub) io.use.learned.signatures.insert(proof);
     }
   }
-  if (!c.signed_by_sub) {
-    // Name the CA that did sign it, when the manifest knows it as another site's sub CA.
-    for (const auto& other : manifest.sites) {
-      if (other.ca.sub == site.ca.sub) continue;
-      const auto& o = cas.cert(other.ca.sub, "ca.sub");
-      if (o.cert && cert() && cert()->signed_by(*o.cert)) {
-        c.signed_by_other_feature_sub = true;
-        c.other_feature_sub_cn = o.cert->common_name();
-        break;
-      }
+  if (c.signed_by_sub) return;
+  for (const auto& other : manifest.sites) {
+    if (other.ca.sub == site.ca.sub) continue;
+    const auto& o = cas.cert(other.ca.sub, "ca.sub");
+    if (o.cert && leaf.cert() && leaf.cert()->signed_by(*o.cert)) {
+      c.signed_by_other_feature_sub = true;
+      c.other_feature_sub_cn = o.cert->common_name();
+      return;
     }
   }
-  if (f.ca.error.is_ok() && c.signed_by_sub) {
-    const std::string proof =
-        digest + ' ' + f.ca.sub_file.digest + ' ' + f.ca.cross_file.digest + ' ' + f.ca.trust_file.digest;
-    if (io.cache) {
-      auto it = io.cache->chains.find(proof);
-      if (it != io.cache->chains.end() && it->second.valid_from <= now && now <= it->second.valid_until) {
-        io.use.used.push_back(&it->second);
-        return;
-      }
+}
+
+// leaf <- sub <- cross -> trust, from the cache while its proof still holds.
+void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t now, FactsIo& io, SiteFacts& f) {
+  const std::string proof = f.cert.file.digest + ' ' + f.ca.sub_file.digest + ' ' + f.ca.cross_file.digest + ' ' +
+                            f.ca.trust_file.digest;
+  if (io.cache) {
+    auto it = io.cache->chains.find(proof);
+    if (it != io.cache->chains.end() && it->second.valid_from <= now && now <= it->second.valid_until) {
+      io.used(FactKind::kChain, it->first);
+      return;
     }
-    crypto::ValidityWindow valid;
-    f.ca.chain_verification = cert() ? crypto::verify_chain(*cert(), *sub.cert, *cross.cert, trust.get_store(), now, &valid)
-                                     : Status::invalid("the certificate no longer parses");
-    if (f.ca.chain_verification.is_ok()) io.use.learned.chains.insert_or_assign(proof, CachedChain{valid.from, valid.until});
   }
+  if (!leaf.cert()) {
+    f.ca.chain_verification = Status::invalid("the certificate no longer parses");
+    return;
+  }
+  crypto::ValidityWindow valid;
+  f.ca.chain_verification = crypto::verify_chain(*leaf.cert(), *cas.cert(site.ca.sub, "ca.sub").cert,
+                                                 *cas.cert(site.ca.cross, "ca.cross").cert,
+                                                 cas.trust(site.ca.trust).get_store(), now, &valid);
+  if (f.ca.chain_verification.is_ok())
+    io.use.learned.chains.insert_or_assign(proof, CachedChain{valid.from, valid.until});
+}
+
+void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
+                         std::time_t now, FactsIo& io, SiteFacts& f) {
+  observe_ca(cas, site, f.ca);
+  auto data = in.read(site.certificate, f.cert.file);
+  if (!data) return;
+  LeafBytes leaf(std::move(*data));
+  if (!read_certificate(leaf, io, f.cert)) return;
+  prove_issuer(leaf, cas, manifest, site, io, f);
+  if (f.ca.error.is_ok() && f.cert.signed_by_sub) prove_chain(leaf, cas, site, now, io, f);
 }
 
 std::string passphrase_source_id(const PassphraseSource& source) {
@@ -364,6 +407,18 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
   else f.vhost.error = found.status();
 }
 
+// Attaches to each site the record of what Apache was last restarted with.
+// The record is an input too: a saved plan is stale once it changed.
+void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir, Observed& obs) {
+  const fs::path path = installed_state_path(state_dir);
+  auto text = fs.read_file(path);
+  obs.inputs[path.string()] = text ? sha256_hex(*text) : "absent";
+  if (!text) return;
+  InstalledState state = parse_installed(*text);
+  for (std::size_t i = 0; i < manifest.sites.size(); ++i)
+    if (auto it = state.find(manifest.sites[i].name); it != state.end()) obs.sites[i].installed = it->second;
+}
+
 }  // namespace
 
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options) {
@@ -384,13 +439,7 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   }
   // CA files are shared by many sites: load them all first, so that the
   // workers below only ever look them up.
-  for (const auto& site : manifest.sites) {
-    cas.cert(site.ca.sub, "ca.sub");
-    cas.cert(site.ca.cross, "ca.cross");
-    cas.trust(site.ca.trust);
-    if (cas.cert(site.ca.sub, "ca.sub").cert && cas.cert(site.ca.cross, "ca.cross").cert)
-      cas.chain(site.ca.sub, site.ca.cross);
-  }
+  for (const auto& site : manifest.sites) cas.load(site);
   const auto witnesses = find_witnesses(manifest, fs);
 
   // Opening keys (the passphrase's key derivation) dominates: use every core.
@@ -412,13 +461,15 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   for (auto& m : inputs) obs.inputs.merge(m);
   for (auto& f : facts) obs.facts.merge(std::move(f.use));
   obs.facts.finish();
+  if (!options.state_dir.empty()) attach_installed(manifest, fs, options.state_dir, obs);
   return obs;
 }
 
-Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir) {
+Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir,
+                            std::time_t now) {
   const FactsCache cache = read_facts_cache(fs, state_dir);
-  Observed obs = observe(manifest, fs, ObserveOptions{0, &cache});
-  obs.facts = FactsUse{};  // it points into the cache
+  Observed obs = observe(manifest, fs, ObserveOptions{now, &cache, state_dir});
+  obs.facts = FactsUse{};  // what it used of the cache is apply's business
   return obs;
 }
 

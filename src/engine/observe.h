@@ -15,6 +15,9 @@ struct ObserveOptions {
   std::time_t now = 0;  // 0: the current time
   // Facts proven by earlier runs (engine/facts_cache.h); null: verify everything.
   const FactsCache* cache = nullptr;
+  // Where the record of what Apache was last restarted with is kept
+  // (engine/installed.h); empty: none is read and SiteFacts::installed stays unset.
+  fs::path state_dir;
 };
 
 // Observes every site of `manifest`. Problems with one site are facts
@@ -23,6 +26,7 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
 
 // observe() helped by the facts cache under `state_dir`, which it only reads
 // (plan, status); the cache is released before it returns.
-Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir);
+Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir,
+                            std::time_t now = 0);
 
 }  // namespace ecert

@@ -104,8 +104,8 @@ TEST_CASE("observe: a cold run proves everything, and a warm run answers from th
   const Observed cold = w.run(nullptr);
   for (const auto& f : cold.sites) {
     CHECK(f.key.opened);
-    CHECK(f.key.public_key_id == f.csr.public_key_id);
-    CHECK(f.key.public_key_id == f.cert.public_key_id);
+    CHECK(f.key.public_key_id == f.csr.info.public_key_id);
+    CHECK(f.key.public_key_id == f.cert.info.public_key_id);
     CHECK(f.cert.signed_by_sub);
     CHECK(f.ca.chain_verification.is_ok());
   }
@@ -126,13 +126,13 @@ TEST_CASE("observe: a cold run proves everything, and a warm run answers from th
   poisoned.certs[digest_of(w.fs, "/srv/b.cer")].serial = "FROM-THE-CACHE";
   Observed warm = w.run(&poisoned);
   CHECK(warm.sites[1].key.bits == 4096);
-  CHECK(warm.sites[1].cert.serial == "FROM-THE-CACHE");
+  CHECK(warm.sites[1].cert.info.serial == "FROM-THE-CACHE");
   CHECK(warm.facts.learned.empty());
   CHECK(warm.facts.used.size() == poisoned.size());  // every entry used: nothing to rewrite
   CHECK_FALSE(next_facts_cache(poisoned, std::move(warm.facts), false).has_value());
   // Same facts as the cold run when the cache is honest.
   const Observed honest = w.run(&learned);
-  CHECK(honest.sites[1].cert.serial == cold.sites[1].cert.serial);
+  CHECK(honest.sites[1].cert.info.serial == cold.sites[1].cert.info.serial);
   CHECK(honest.sites[1].key.public_key_id == cold.sites[1].key.public_key_id);
 }
 
@@ -149,9 +149,9 @@ TEST_CASE("observe: a changed file is a miss and is verified afresh") {
     auto other = tp::issue(w.pki.gs_root, w.pki.gs_root_key, tp::cached_key(2).get(), spec);
     w.fs.add_file("/srv/b.cer", other->pem());
     Observed o = w.run(&poisoned);
-    CHECK(o.sites[1].cert.serial != "FROM-THE-CACHE");
+    CHECK(o.sites[1].cert.info.serial != "FROM-THE-CACHE");
     CHECK_FALSE(o.sites[1].cert.signed_by_sub);
-    CHECK(o.sites[0].cert.serial == "FROM-THE-CACHE");  // untouched site still answered by the cache
+    CHECK(o.sites[0].cert.info.serial == "FROM-THE-CACHE");  // untouched site still answered by the cache
     // The next cache drops b's old certificate and keeps its new facts.
     auto next = next_facts_cache(poisoned, std::move(o.facts), false);
     REQUIRE(next.has_value());

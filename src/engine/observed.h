@@ -34,21 +34,18 @@ struct KeyFacts {
   mode_t mode = 0;
 };
 
-// What the CSR says (the CachedCsr part: version, subject, public key id,
-// signature; what the facts cache remembers of it), plus how reading it went.
-struct CsrFacts : CachedCsr {
+struct CsrFacts {
   FileFacts file;
   bool parsed = false;
   Status parse_error;
+  CachedCsr info;  // what it says, when parsed (what the facts cache remembers of it)
 };
 
-// What the certificate says (the CachedCert part: names, issuer, serial,
-// validity, public key id; what the facts cache remembers of it), plus how
-// reading it went and what signed it.
-struct CertFacts : CachedCert {
+struct CertFacts {
   FileFacts file;
   bool parsed = false;
   Status parse_error;
+  CachedCert info;  // what it says, when parsed (what the facts cache remembers of it)
   bool was_der = false;
   std::string pem;  // the certificate re-encoded as PEM; only kept when was_der
   // Signature proofs, computed from the CA files named by the manifest.
@@ -85,7 +82,7 @@ struct SiteFacts {
   FileFacts chain;
   VhostFacts vhost;
   // What Apache was last restarted with (engine/installed.h); unset when
-  // there is no record for the site.
+  // there is no record for the site (or observe was not asked to read it).
   std::optional<InstalledRecord> installed;
 };
 

@@ -1,10 +1,20 @@
-// The plan: per site, one change per resource, each with an action and a
-// reason for humans. A pure function of (Manifest, Observed): no I/O here.
+// The plan: per site, one change per resource, each with an action, the
+// payload apply will write, what holds it back, and a reason for humans.
+// A pure function of (Manifest, Observed): no I/O here. The plan is data:
+// apply executes the payloads, renderers show them, and nothing ever reads
+// a reason to decide anything.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "apache/config.h"
+#include "crypto/csr.h"
 #include "engine/observed.h"
 #include "manifest/model.h"
 
@@ -16,26 +26,78 @@ enum class Action { kNoOp, kCreate, kUpdate, kPending, kError };
 const char* resource_name(ResourceKind kind);  // "key", "csr", ...
 const char* action_name(Action action);        // "no-op", "create", ...
 
-// What apply does for a change; kNone for no-op, pending and error.
-enum class Operation {
-  kNone,
-  kGenerateKey,      // write a new key (never over an existing one)
-  kWriteCsr,         // (re)write the CSR for the site's key
-  kPromoteStaged,    // renewal: staged key and CSR become the live ones
-  kConvertToPem,     // certificate was DER: rewrite it as PEM in place
-  kWriteChain,       // write sub CA + cross certificate
-  kPatchVhost,       // set the three SSL directives in the vhost
-  kReload,           // nothing to write: a file Apache reads changed on disk since its last restart
+// What holds a change back: the resource of the same site that it waits on
+// (pending), or that has an error so this one could not be checked.
+struct Blocker {
+  ResourceKind resource = ResourceKind::kKey;
+  bool failed = false;  // true: `resource` has an error; false: this waits for it
+  bool operator==(const Blocker&) const = default;
 };
+
+// ---- Payloads: exactly what apply does for a change ----
+
+// A new private key, created exclusively (never over an existing file),
+// mode 0600, encrypted with the site's passphrase.
+struct NewKey {
+  int bits = 2048;
+  Cipher cipher = Cipher::kAes256Cbc;
+};
+
+// The staged key of a renewal becomes the live one; the live key is kept
+// beside it as <key>.old-<UTC time> (0600).
+struct PromoteKey {
+  std::string staged;
+};
+
+// Which key a CSR is signed with.
+enum class KeyRole {
+  kLive,      // the key at the site's key path (after a promotion: the promoted one)
+  kNew,       // the key this run generates
+};
+
+// A CSR signed by `key` with exactly `subject`. Its bytes depend on the
+// private key, which a plan never holds, so apply signs it.
+struct NewCsr {
+  crypto::NameEntries subject;
+  KeyRole key = KeyRole::kLive;
+};
+
+// The staged CSR (the one that went to the CA) becomes the live one.
+struct MoveStagedCsr {
+  std::string staged;
+};
+
+// The whole new content of a file Apache reads (a DER certificate as PEM;
+// a chain file), and the files it was assembled from.
+struct WriteFile {
+  std::shared_ptr<const std::string> bytes;  // shared: a fleet's sites share one chain
+  std::vector<std::string> sources;           // e.g. the sub CA and cross certificate files
+};
+
+// The vhost's SSL directives, set by rewriting these Plan::config_writes.
+struct EditConfig {
+  std::vector<std::size_t> writes;
+};
+
+// Nothing to write: the file changed on disk since Apache last loaded it,
+// so Apache must be restarted to serve it.
+struct Reload {};
+
+using Payload = std::variant<std::monostate, NewKey, PromoteKey, NewCsr, MoveStagedCsr, WriteFile, EditConfig, Reload>;
 
 struct Change {
   ResourceKind kind = ResourceKind::kKey;
   Action action = Action::kNoOp;
-  Operation op = Operation::kNone;
   std::string path;    // the file this resource is (vhost: file:line)
-  std::string reason;  // for display only; apply never reads it
-  // Whether the file this change writes is read by Apache.
-  bool apache_reads = false;
+  std::string reason;  // for display only
+  bool apache_reads = false;  // what this change writes is read by Apache
+  std::optional<Blocker> blocked_by;
+  Payload payload;
+
+  // A create or update: apply has something to do.
+  bool acts() const { return action == Action::kCreate || action == Action::kUpdate; }
+  template <class T>
+  const T* get() const { return std::get_if<T>(&payload); }
 };
 
 struct SitePlan {
@@ -48,13 +110,39 @@ struct SitePlan {
   enum class State { kConverged, kChanges, kPending, kError };
   State state() const;
   bool has(Action action) const;
+  const Change* find(ResourceKind kind) const;
 };
 
 const char* site_state_name(SitePlan::State state);  // "ok", "changed", "pending", "error"
 
+// The edits one site's vhost change makes in one configuration file.
+struct SiteConfigEdit {
+  std::size_t site = 0;
+  std::vector<apache::VhostEdit> blocks;          // its <VirtualHost> block, when it is in this file
+  std::vector<apache::DirectiveEdit> directives;  // SSL lines Included into its vhost from this file
+};
+
+// One Apache configuration file the plan rewrites: its new bytes, computed
+// from the bytes observed, and the edits of each site they are made of (a
+// site that fails before the write is left out of it). apply refuses to
+// write it if it changed since it was observed.
+struct ConfigWrite {
+  std::string path;           // the real file (symlinks resolved)
+  std::string before_digest;  // sha256 of the content the edit was computed from
+  std::string after;          // the whole new content, with every site's edits
+  std::vector<std::size_t> sites;  // indexes of the sites whose vhost change needs it
+  std::vector<SiteConfigEdit> edits;
+};
+
+// The content of `write`'s file after the edits of the sites `keep` accepts,
+// made on `content` (the bytes observed). Pure.
+Result<std::string> edit_config(const ConfigWrite& write, std::string_view content,
+                                const std::function<bool(std::size_t)>& keep);
+
 struct Plan {
   std::vector<SitePlan> sites;
-  bool restart = false;        // something Apache reads would change
+  std::vector<ConfigWrite> config_writes;
+  bool restart = false;  // something Apache reads would change
   std::string restart_reason;
   std::map<std::string, std::string> inputs;  // Observed::inputs, moved here by the caller (make_plan leaves it empty)
   bool has_changes() const;  // any create or update
@@ -63,9 +151,6 @@ struct Plan {
 
 // Days before not-after at which a certificate earns a warning.
 inline constexpr int kExpiryWarningDays = 30;
-
-// The staged renewal files of a site.
-std::string staged_path(const fs::path& live);  // live + ".new"
 
 // REQUIRES: observed.sites.size() == manifest.sites.size().
 Plan make_plan(const Manifest& manifest, const Observed& observed, const std::string& manifest_arg);

@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "apache/config.h"
 #include "engine/plan.h"
 
 namespace ecert {
@@ -53,10 +54,10 @@ CsrFacts good_csr(const Site& s, const std::string& der = "KEY1") {
   CsrFacts c;
   c.file = present();
   c.parsed = true;
-  c.subject = crypto::ecert_subject(s.organization, s.name);
-  c.public_key_id = der;
-  c.signature_valid = true;
-  c.signature_digest = "SHA256";
+  c.info.subject = crypto::ecert_subject(s.organization, s.name);
+  c.info.public_key_id = der;
+  c.info.signature_valid = true;
+  c.info.signature_digest = "SHA256";
   return c;
 }
 
@@ -64,13 +65,13 @@ CertFacts good_cert(const Site& s, const std::string& der = "KEY1") {
   CertFacts c;
   c.file = present();
   c.parsed = true;
-  c.common_name = s.name;
-  c.dns_names = {s.name};
-  c.issuer_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
-  c.serial = "0A1B";
-  c.not_before = kNow - 86400;
-  c.not_after = kNow + 200 * 86400;
-  c.public_key_id = der;
+  c.info.common_name = s.name;
+  c.info.dns_names = {s.name};
+  c.info.issuer_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
+  c.info.serial = "0A1B";
+  c.info.not_before = kNow - 86400;
+  c.info.not_after = kNow + 200 * 86400;
+  c.info.public_key_id = der;
   c.signed_by_sub = true;
   return c;
 }
@@ -85,32 +86,46 @@ CaFacts good_ca() {
   return ca;
 }
 
-// Observed facts point at vhosts of a parsed config; here, at these.
-std::deque<apache::VirtualHost>& vhost_store() {
-  static std::deque<apache::VirtualHost> store;
+// Observed facts point at the vhosts of one parsed configuration, which the
+// planner also edits: here, a real one parsed from memory.
+std::deque<std::shared_ptr<const apache::Config>>& config_store() {
+  static std::deque<std::shared_ptr<const apache::Config>> store;
   return store;
 }
 
-apache::VirtualHost* vhost_with(const Site& s, bool configured) {
-  apache::VirtualHost& vh = vhost_store().emplace_back();
-  vh.file = vh.real_file = "/etc/apache2/sites-enabled/www.conf";
-  vh.line = 3;
-  vh.addresses = {"*:443"};
-  vh.server_name = s.name;
-  if (configured) {
-    auto directive = [&](const char* name, const fs::path& value, int line) {
-      apache::SslDirective d;
-      d.name = name;
-      d.value = value.string();
-      d.line = line;
-      d.file = d.real_file = vh.file;
-      return d;
-    };
-    vh.ssl = {directive("SSLCertificateFile", s.certificate, 5),
-              directive("SSLCertificateKeyFile", s.key.path, 6),
-              directive("SSLCertificateChainFile", s.chain, 7)};
-  }
-  return &vh;
+constexpr const char* kVhostFile = "/etc/apache2/sites-enabled/www.conf";
+
+std::string vhost_text(const Site& s, bool configured, const std::string& key) {
+  std::string text = "# www\n\n<VirtualHost *:443>\n    ServerName " + s.name + "\n";
+  if (configured)
+    text += "    SSLCertificateFile " + s.certificate.string() + "\n    SSLCertificateKeyFile " + key +
+            "\n    SSLCertificateChainFile " + s.chain.string() + "\n";
+  return text + "</VirtualHost>\n";
+}
+
+// The one vhost of a config whose root includes `files` (path -> text).
+std::shared_ptr<const apache::Config> config_of(const std::map<std::string, std::string>& files,
+                                                const std::string& root_text) {
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf", root_text);
+  for (const auto& [path, text] : files) fs.add_file(path, text);
+  auto config = apache::load_config(fs, "/etc/apache2/apache2.conf");
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  return config_store().emplace_back(std::make_shared<const apache::Config>(std::move(*config)));
+}
+
+const apache::VirtualHost* vhost_with(const Site& s, bool configured, const std::string& key = "") {
+  auto config = config_of({{kVhostFile, vhost_text(s, configured, key.empty() ? s.key.path.string() : key)}},
+                          "IncludeOptional sites-enabled/*.conf\n");
+  REQUIRE(config->vhosts.size() == 1);
+  return &config->vhosts[0];
+}
+
+// The configuration a site's vhost belongs to.
+std::shared_ptr<const apache::Config> config_holding(const apache::VirtualHost* vh) {
+  for (const auto& c : config_store())
+    if (!c->vhosts.empty() && vh >= &c->vhosts.front() && vh <= &c->vhosts.back()) return c;
+  return nullptr;
 }
 
 // A site whose every resource is converged.
@@ -128,6 +143,8 @@ SiteFacts converged(const Site& s) {
 Observed observed_of(std::vector<SiteFacts> sites) {
   Observed o;
   o.now = kNow;
+  for (const auto& f : sites)
+    if (f.vhost.vhost && !o.apache_config) o.apache_config = config_holding(f.vhost.vhost);
   o.sites = std::move(sites);
   return o;
 }
@@ -150,7 +167,12 @@ TEST_CASE("nothing on disk: key and CSR are created, the rest waits for the CA")
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const SitePlan& sp = p.sites.at(0);
   CHECK(change(sp, ResourceKind::kKey).action == Action::kCreate);
-  CHECK(change(sp, ResourceKind::kKey).op == Operation::kGenerateKey);
+  REQUIRE(change(sp, ResourceKind::kKey).get<NewKey>());
+  CHECK(change(sp, ResourceKind::kKey).get<NewKey>()->bits == 2048);
+  CHECK(change(sp, ResourceKind::kKey).get<NewKey>()->cipher == Cipher::kAes256Cbc);
+  REQUIRE(change(sp, ResourceKind::kCsr).get<NewCsr>());
+  CHECK(change(sp, ResourceKind::kCsr).get<NewCsr>()->key == KeyRole::kNew);
+  CHECK(change(sp, ResourceKind::kChain).blocked_by == Blocker{ResourceKind::kCertificate, false});
   CHECK(change(sp, ResourceKind::kCsr).action == Action::kCreate);
   CHECK(change(sp, ResourceKind::kCertificate).action == Action::kPending);
   CHECK(change(sp, ResourceKind::kCertificate).reason ==
@@ -189,11 +211,13 @@ TEST_CASE("an existing key that does not match the manifest is an error naming r
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const Change& k = change(p.sites[0], ResourceKind::kKey);
   CHECK(k.action == Action::kError);
-  CHECK(k.op == Operation::kNone);
+  CHECK(std::holds_alternative<std::monostate>(k.payload));
   CHECK(k.reason ==
         "the key has 4096 bits, the manifest says 2048; the key is never replaced implicitly: to replace it, "
         "run ecertctl rotate -f m.yaml --site www.example.com");
-  for (const auto& c : p.sites[0].changes) CHECK(c.op == Operation::kNone);
+  for (const auto& c : p.sites[0].changes) CHECK(std::holds_alternative<std::monostate>(c.payload));
+  for (const auto& c : p.sites[0].changes)
+    if (c.kind != ResourceKind::kKey) CHECK(c.blocked_by == Blocker{ResourceKind::kKey, true});
 }
 
 TEST_CASE("a wrong passphrase is an error on the key") {
@@ -209,18 +233,20 @@ TEST_CASE("a wrong passphrase is an error on the key") {
 TEST_CASE("CSR with another organization is regenerated with the difference as reason") {
   Site s = standard_site();
   SiteFacts f = converged(s);
-  f.csr.subject = crypto::ecert_subject("Old Org", s.name);
+  f.csr.info.subject = crypto::ecert_subject("Old Org", s.name);
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const Change& c = change(p.sites[0], ResourceKind::kCsr);
   CHECK(c.action == Action::kUpdate);
-  CHECK(c.op == Operation::kWriteCsr);
+  REQUIRE(c.get<NewCsr>());
+  CHECK(c.get<NewCsr>()->subject == crypto::ecert_subject("My Organization", s.name));
+  CHECK(c.get<NewCsr>()->key == KeyRole::kLive);
   CHECK(c.reason == "CSR subject O differs: 'Old Org' -> 'My Organization'");
 }
 
 TEST_CASE("CSR made for another key is regenerated") {
   Site s = standard_site();
   SiteFacts f = converged(s);
-  f.csr.public_key_id = "OTHER";
+  f.csr.info.public_key_id = "OTHER";
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   CHECK(change(p.sites[0], ResourceKind::kCsr).reason == "CSR was made for another key");
 }
@@ -229,14 +255,14 @@ TEST_CASE("certificate checks") {
   Site s = standard_site();
   SiteFacts f = converged(s);
   SUBCASE("another key") {
-    f.cert.public_key_id = "OTHER";
+    f.cert.info.public_key_id = "OTHER";
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kError);
     CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kError);
     CHECK_FALSE(p.restart);
   }
   SUBCASE("wrong CN") {
-    f.cert.common_name = "other.example.com";
+    f.cert.info.common_name = "other.example.com";
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("certificate CN is 'other.example.com'") == 0);
   }
@@ -256,12 +282,12 @@ TEST_CASE("certificate checks") {
     CHECK(r.find("'Hongkong Post e-Cert SSL CA 3 - 17'") != std::string::npos);
   }
   SUBCASE("expired") {
-    f.cert.not_after = kNow - 10;
+    f.cert.info.not_after = kNow - 10;
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("certificate expired on") == 0);
   }
   SUBCASE("expiring soon is a warning, not an error") {
-    f.cert.not_after = kNow + 10 * 86400;
+    f.cert.info.not_after = kNow + 10 * 86400;
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kNoOp);
     REQUIRE(p.sites[0].warnings.size() == 1);
@@ -275,8 +301,11 @@ TEST_CASE("certificate checks") {
   }
   SUBCASE("DER is converted in place, which Apache reads") {
     f.cert.was_der = true;
+    f.cert.pem = "PEM";
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
-    CHECK(change(p.sites[0], ResourceKind::kCertificate).op == Operation::kConvertToPem);
+    const WriteFile* w = change(p.sites[0], ResourceKind::kCertificate).get<WriteFile>();
+    REQUIRE(w);
+    CHECK(*w->bytes == "PEM");
     CHECK(p.restart);
   }
 }
@@ -288,6 +317,10 @@ TEST_CASE("chain: created, updated when different, error when it does not verify
     f.chain = FileFacts{};
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kChain).action == Action::kCreate);
+    const WriteFile* w = change(p.sites[0], ResourceKind::kChain).get<WriteFile>();
+    REQUIRE(w);
+    CHECK(*w->bytes == "SUB+CROSS");
+    CHECK(w->sources == std::vector<std::string>{"/srv/ca/sub.crt", "/srv/ca/cross.crt"});
     CHECK(p.restart);
     CHECK(p.restart_reason == "changed: www.example.com chain");
   }
@@ -323,13 +356,57 @@ TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error
     CHECK(v.action == Action::kUpdate);
     CHECK(v.path == "/etc/apache2/sites-enabled/www.conf:3");
     CHECK(v.reason.find("add SSLCertificateFile /srv/ssl.crt/www.cer") == 0);
+    // The payload is the whole new file: exactly the bytes apply writes.
+    REQUIRE(v.get<EditConfig>());
+    REQUIRE(v.get<EditConfig>()->writes.size() == 1);
+    REQUIRE(p.config_writes.size() == 1);
+    const ConfigWrite& w = p.config_writes[v.get<EditConfig>()->writes[0]];
+    CHECK(w.path == kVhostFile);
+    CHECK(w.after == vhost_text(s, true, s.key.path.string()));
+    CHECK(w.sites == std::vector<std::size_t>{0});
+    CHECK(p.restart);
   }
   SUBCASE("one value differs") {
-    apache::VirtualHost* vh = vhost_with(s, true);
-    vh->ssl[1].value = "/old/key";
-    f.vhost.vhost = vh;
+    f.vhost.vhost = vhost_with(s, true, "/old/key");
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kVhost).reason == "SSLCertificateKeyFile /old/key -> /srv/ssl.key/www.key");
+  }
+  SUBCASE("a file Included by another vhost too is never edited") {
+    const std::string shared = "/etc/apache2/hkpost-ssl.conf";
+    auto include_in = [&](const std::string& name) {
+      return "<VirtualHost *:443>\n    ServerName " + name + "\n    Include " + shared + "\n</VirtualHost>\n";
+    };
+    auto config = config_of({{"/etc/apache2/sites-enabled/a.conf", include_in(s.name)},
+                             {"/etc/apache2/sites-enabled/b.conf", include_in("other.example.com")},
+                             {shared, "SSLCertificateFile /old/www.cer\nSSLCertificateKeyFile /old/www.key\n"}},
+                            "IncludeOptional sites-enabled/*.conf\n");
+    f.vhost.vhost = &config->vhosts.at(0);
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const Change& v = change(p.sites[0], ResourceKind::kVhost);
+    CHECK(v.action == Action::kError);
+    CHECK(v.reason ==
+          "/etc/apache2/hkpost-ssl.conf:1: SSLCertificateFile for /etc/apache2/sites-enabled/a.conf:1 (*:443, "
+          "ServerName www.example.com) is set in a file that other vhosts also read (the other vhosts that read it: "
+          "/etc/apache2/sites-enabled/b.conf:1 (*:443, ServerName other.example.com)); ecertctl does not edit it, "
+          "since that would change their certificates too. Move the SSLCertificate* directives into each site's "
+          "<VirtualHost> block");
+    CHECK(p.config_writes.empty());
+    CHECK_FALSE(p.restart);
+  }
+  SUBCASE("a file Included by this vhost only is edited where the directive is") {
+    const std::string own = "/etc/apache2/www-ssl.conf";
+    auto config = config_of({{"/etc/apache2/sites-enabled/a.conf", "<VirtualHost *:443>\n    ServerName " + s.name +
+                                                                       "\n    Include " + own + "\n</VirtualHost>\n"},
+                             {own, "SSLCertificateFile /old/www.cer\n"}},
+                            "IncludeOptional sites-enabled/*.conf\n");
+    f.vhost.vhost = &config->vhosts.at(0);
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    REQUIRE(change(p.sites[0], ResourceKind::kVhost).action == Action::kUpdate);
+    REQUIRE(p.config_writes.size() == 2);
+    CHECK(p.config_writes[1].path == own);
+    CHECK(p.config_writes[1].after == "SSLCertificateFile /srv/ssl.crt/www.cer\n");
+    CHECK(p.config_writes[0].after.find("SSLCertificateKeyFile /srv/ssl.key/www.key") != std::string::npos);
+    CHECK(p.config_writes[0].after.find("SSLCertificateFile") == std::string::npos);  // set in the Included file
   }
   SUBCASE("not found while the certificate is pending") {
     f.cert = CertFacts{};
@@ -356,8 +433,10 @@ TEST_CASE("renewal: pending until the staged key's certificate arrives, then pro
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     const Change& k = change(p.sites[0], ResourceKind::kKey);
     CHECK(k.action == Action::kUpdate);
-    CHECK(k.op == Operation::kPromoteStaged);
-    CHECK(change(p.sites[0], ResourceKind::kCsr).op == Operation::kWriteCsr);
+    REQUIRE(k.get<PromoteKey>());
+    CHECK(k.get<PromoteKey>()->staged == "/srv/ssl.key/www.key.new");
+    REQUIRE(change(p.sites[0], ResourceKind::kCsr).get<MoveStagedCsr>());
+    CHECK(change(p.sites[0], ResourceKind::kCsr).get<MoveStagedCsr>()->staged == "/srv/ssl.csr/www.csr.new");
     CHECK(p.restart);
   }
 }
@@ -389,7 +468,7 @@ TEST_CASE("a certificate replaced in place since Apache's last restart asks for 
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const Change& c = change(p.sites[0], ResourceKind::kCertificate);
   CHECK(c.action == Action::kUpdate);
-  CHECK(c.op == Operation::kReload);
+  CHECK(c.get<Reload>());
   CHECK(c.reason.find("changed on disk since Apache was last restarted") == 0);
   CHECK(p.restart);
   CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kNoOp);

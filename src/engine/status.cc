@@ -1,20 +1,18 @@
 #include "engine/status.h"
 
-#include "engine/apply.h"
 #include "engine/observe.h"
 
 namespace ecert {
 
-StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
-                            const fs::path& state_dir) {
+StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const Clock& clock, TlsProbe& tls,
+                            const std::string& manifest_arg, const fs::path& state_dir) {
   StatusReport r;
-  r.observed = observe_with_cache(manifest, fs, state_dir);
-  attach_installed(manifest, fs, state_dir, r.observed);
+  r.observed = observe_with_cache(manifest, fs, state_dir, clock.now());
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   r.observed.inputs.clear();  // a saved plan's business, not status's
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     SiteStatus s{&manifest.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt};
-    if (manifest.sites[i].vhost.verify) s.served = probe_served(manifest.sites[i], fs, std::chrono::milliseconds(5000));
+    if (manifest.sites[i].vhost.verify) s.served = tls.probe(manifest.sites[i], std::chrono::milliseconds(5000));
     r.sites.push_back(s);
   }
   return r;

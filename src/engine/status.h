@@ -5,12 +5,10 @@
 
 #include "engine/observed.h"
 #include "engine/plan.h"
-#include "engine/served.h"
+#include "engine/services.h"
 #include "manifest/model.h"
-#include "util/fs.h"
 
 namespace ecert {
-
 
 struct SiteStatus {
   const Site* site = nullptr;
@@ -27,7 +25,7 @@ struct StatusReport {
 
 // Observes and plans (writes nothing, takes no lock); for sites with
 // vhost.verify, also asks the server what it serves.
-StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const std::string& manifest_arg,
-                            const fs::path& state_dir);
+StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const Clock& clock, TlsProbe& tls,
+                            const std::string& manifest_arg, const fs::path& state_dir);
 
 }  // namespace ecert

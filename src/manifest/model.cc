@@ -13,13 +13,6 @@ const char* feature_name(Feature f) {
   return "?";
 }
 
-const char* cipher_name(Cipher c) {
-  switch (c) {
-    case Cipher::kAes256Cbc: return "aes-256-cbc";
-    case Cipher::kDesEde3Cbc: return "des-ede3-cbc";
-    case Cipher::kNone: return "none";
-  }
-  return "?";
-}
+std::string staged_path(const fs::path& live) { return live.string() + ".new"; }
 
 }  // namespace ecert

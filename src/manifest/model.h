@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/cipher.h"
 #include "util/path_string.h"
 #include "util/diag.h"
 #include "util/fs.h"
@@ -14,12 +15,9 @@
 namespace ecert {
 
 enum class Feature { kStandard, kEv, kWildcard, kMultiDomain, kEvMultiDomain };
-enum class Cipher { kAes256Cbc, kDesEde3Cbc, kNone };
 
 // "standard", "ev", "wildcard", "multi-domain", "ev-multi-domain".
 const char* feature_name(Feature f);
-// "aes-256-cbc", "des-ede3-cbc", "none".
-const char* cipher_name(Cipher c);
 inline bool is_ev(Feature f) { return f == Feature::kEv || f == Feature::kEvMultiDomain; }
 inline bool is_multi_domain(Feature f) {
   return f == Feature::kMultiDomain || f == Feature::kEvMultiDomain;
@@ -91,5 +89,9 @@ struct Manifest {
   ApacheSpec apache;
   std::vector<Site> sites;
 };
+
+// Where a renewal is staged beside a live file: `live` + ".new" (the staged
+// key, CSR, and the renewed certificate the operator drops there).
+std::string staged_path(const fs::path& live);
 
 }  // namespace ecert

@@ -7,33 +7,31 @@
 
 namespace ecert {
 
-std::map<std::string, int> action_counts(const Plan& plan) {
-  std::map<std::string, int> counts{{"create", 0}, {"update", 0}, {"no-op", 0}, {"pending", 0}, {"error", 0}};
-  for (const auto& site : plan.sites)
-    for (const auto& c : site.changes) ++counts[action_name(c.action)];
-  return counts;
-}
-
 namespace {
 
 using nlohmann::json;
 
 std::map<std::string, const SiteVerify*> verified_by_site(const Report& r) {
   std::map<std::string, const SiteVerify*> out;
-  for (const auto& v : r.verified) out[v.site] = &v;
+  if (r.applied)
+    for (const auto& v : r.applied->verified) out[v.site] = &v;
   return out;
 }
 
-json site_json(const SitePlan& s, const std::map<std::string, const SiteVerify*>& verified) {
+json site_json(const Report& r, std::size_t i, const std::map<std::string, const SiteVerify*>& verified) {
+  const SitePlan& s = r.plan.sites[i];
   json resources = json::array();
-  for (const auto& c : s.changes)
+  for (std::size_t j = 0; j < s.changes.size(); ++j) {
+    const Change& c = s.changes[j];
+    ChangeView v = view_change(r, i, j);
     resources.push_back({{"type", resource_name(c.kind)},
-                         {"action", action_name(c.action)},
+                         {"action", action_name(v.action)},
                          {"path", c.path},
-                         {"reason", c.reason}});
+                         {"reason", std::move(v.reason)}});
+  }
   json site = {{"name", s.name},
                {"feature", s.feature},
-               {"state", site_state_name(s.state())},
+               {"state", site_state_name(site_state(r, i))},
                {"resources", std::move(resources)},
                {"warnings", s.warnings}};
   if (!s.unicode_name.empty() && s.unicode_name != s.name) site["unicode_name"] = s.unicode_name;
@@ -43,14 +41,15 @@ json site_json(const SitePlan& s, const std::map<std::string, const SiteVerify*>
 }
 
 json apache_json(const Report& r) {
-  const bool would = r.dry_run || r.command == "plan";
-  json apache = {{"restart", would ? r.plan.restart : r.apache.restarted},
-                 {"restart_needed", would ? r.plan.restart : r.apache.restart_needed},
+  const bool would = r.would();
+  const ApacheOutcome& a = r.apache();
+  json apache = {{"restart", would ? r.plan.restart : a.restarted},
+                 {"restart_needed", would ? r.plan.restart : a.restart_needed},
                  {"reason", r.plan.restart_reason}};
   if (!would) {
-    apache["configtest"] = r.apache.restart_needed ? (r.apache.configtest_ok ? "ok" : "failed") : "not-run";
-    apache["rolled_back"] = r.apache.rolled_back;
-    if (!r.apache.error.empty()) apache["error"] = r.apache.error;
+    apache["configtest"] = a.restart_needed ? (a.configtest_ok ? "ok" : "failed") : "not-run";
+    apache["rolled_back"] = a.rolled_back;
+    if (!a.error.empty()) apache["error"] = a.error;
   }
   return apache;
 }
@@ -61,24 +60,25 @@ json report_head(const Report& r, const std::string& manifest_arg) {
           {"command", r.command},
           {"dry_run", r.dry_run},
           {"manifest", manifest_arg},
-          {"changed", r.plan.has_changes()},
+          {"changed", r.changed()},
           {"failed", r.failed()},
           {"apache", apache_json(r)},
           {"errors", r.errors},
-          {"summary", action_counts(r.plan)}};
+          {"summary", action_counts(r)}};
 }
 
 json ansible_head(const Report& r) {
   json diff = json::array();
   for (const auto& d : r.diffs)
     diff.push_back({{"before_header", d.path}, {"after_header", d.path}, {"before", d.before}, {"after", d.after}});
-  const bool would = r.dry_run || r.command == "plan";
+  const bool would = r.would();
+  const ApacheOutcome& a = r.apache();
   return {{"format_version", "1"},
-          {"changed", r.plan.has_changes() && !(r.failed() && r.apache.rolled_back && !r.plan.has_changes())},
+          {"changed", r.changed()},
           {"failed", r.failed()},
           {"msg", report_summary(r)},
-          {"restart_needed", would ? r.plan.restart : (r.apache.restart_needed && !r.apache.restarted && r.apache.error.empty())},
-          {"restarted", !would && r.apache.restarted},
+          {"restart_needed", would ? r.plan.restart : (a.restart_needed && !a.restarted && a.error.empty())},
+          {"restarted", !would && a.restarted},
           {"apache", apache_json(r)},
           {"diff", std::move(diff)}};
 }
@@ -86,7 +86,7 @@ json ansible_head(const Report& r) {
 json with_sites(json head, const Report& r) {
   const auto verified = verified_by_site(r);
   json sites = json::array();
-  for (const auto& s : r.plan.sites) sites.push_back(site_json(s, verified));
+  for (std::size_t i = 0; i < r.plan.sites.size(); ++i) sites.push_back(site_json(r, i, verified));
   head["sites"] = std::move(sites);
   return head;
 }
@@ -95,7 +95,7 @@ json with_sites(json head, const Report& r) {
 void write_with_sites(std::ostream& out, json head, const Report& r) {
   const auto verified = verified_by_site(r);
   write_json_streaming(out, std::move(head), "sites", r.plan.sites.size(),
-                       [&](std::size_t i) { return site_json(r.plan.sites[i], verified); });
+                       [&](std::size_t i) { return site_json(r, i, verified); });
 }
 
 }  // namespace
@@ -135,41 +135,50 @@ void write_report_json(std::ostream& out, const Report& r, const std::string& ma
   write_with_sites(out, report_head(r, manifest_arg), r);
 }
 
+namespace {
+
+void site_text(std::ostream& out, const Report& r, std::size_t i) {
+  const SitePlan& s = r.plan.sites[i];
+  out << s.name << " (" << (s.unicode_name.empty() || s.unicode_name == s.name ? "" : s.unicode_name + ", ")
+      << s.feature << "): " << site_state_name(site_state(r, i)) << "\n";
+  for (std::size_t j = 0; j < s.changes.size(); ++j) {
+    const Change& c = s.changes[j];
+    const ChangeView v = view_change(r, i, j);
+    std::string kind = resource_name(c.kind), action = action_name(v.action);
+    out << "  " << kind << std::string(13 - kind.size(), ' ') << action << std::string(9 - action.size(), ' ');
+    if (!c.path.empty()) out << c.path << ": ";
+    out << v.reason << "\n";
+  }
+  for (const auto& w : s.warnings) out << "  warning: " << w << "\n";
+  if (r.applied)
+    for (const auto& v : r.applied->verified)
+      if (v.site == s.name) out << "  verify       " << (v.ok ? "ok       " : "error    ") << v.detail << "\n";
+}
+
+std::string apache_text(const Report& r) {
+  const ApacheOutcome& a = r.apache();
+  if (r.would())
+    return r.plan.restart ? "would be restarted (" + r.plan.restart_reason + ")"
+                          : "no restart (" + r.plan.restart_reason + ")";
+  if (!a.error.empty()) return a.error;
+  if (a.restarted) return "configtest ok, restarted (" + r.plan.restart_reason + ")";
+  if (a.restart_needed) return "configtest ok; restart needed (" + r.plan.restart_reason + ")";
+  return "not restarted (nothing Apache reads changed)";
+}
+
+}  // namespace
+
 std::string report_text(const Report& r) {
   std::ostringstream out;
   if (r.plan.sites.empty() && !r.errors.empty()) {  // refused before planning (lock, stale plan)
     for (const auto& e : r.errors) out << "error: " << e << "\n";
     return out.str();
   }
-  const bool would = r.dry_run || r.command == "plan";
-  for (const auto& s : r.plan.sites) {
-    out << s.name << " (" << (s.unicode_name.empty() || s.unicode_name == s.name ? "" : s.unicode_name + ", ")
-        << s.feature << "): " << site_state_name(s.state()) << "\n";
-    for (const auto& c : s.changes) {
-      std::string kind = resource_name(c.kind), action = action_name(c.action);
-      out << "  " << kind << std::string(13 - kind.size(), ' ') << action
-          << std::string(9 - action.size(), ' ');
-      if (!c.path.empty()) out << c.path << ": ";
-      out << c.reason << "\n";
-    }
-    for (const auto& w : s.warnings) out << "  warning: " << w << "\n";
-    for (const auto& v : r.verified)
-      if (v.site == s.name) out << "  verify       " << (v.ok ? "ok       " : "error    ") << v.detail << "\n";
-  }
-  if (would) {
-    out << "Apache: " << (r.plan.restart ? "would be restarted (" + r.plan.restart_reason + ")" : "no restart (" + r.plan.restart_reason + ")") << "\n";
-  } else if (!r.apache.error.empty()) {
-    out << "Apache: " << r.apache.error << "\n";
-  } else if (r.apache.restarted) {
-    out << "Apache: configtest ok, restarted (" << r.plan.restart_reason << ")\n";
-  } else if (r.apache.restart_needed) {
-    out << "Apache: configtest ok; restart needed (" << r.plan.restart_reason << ")\n";
-  } else {
-    out << "Apache: not restarted (nothing Apache reads changed)\n";
-  }
+  for (std::size_t i = 0; i < r.plan.sites.size(); ++i) site_text(out, r, i);
+  out << "Apache: " << apache_text(r) << "\n";
   for (const auto& e : r.errors) out << "error: " << e << "\n";
-  auto n = action_counts(r.plan);
-  if (would)
+  auto n = action_counts(r);
+  if (r.would())
     out << "Plan: " << n["create"] << " to create, " << n["update"] << " to update, ";
   else
     out << "Applied: " << n["create"] << " created, " << n["update"] << " updated, ";
@@ -178,20 +187,22 @@ std::string report_text(const Report& r) {
 }
 
 std::string report_summary(const Report& r) {
-  auto n = action_counts(r.plan);
-  const bool would = r.dry_run || r.command == "plan";
+  auto n = action_counts(r);
+  const bool would = r.would();
+  const ApacheOutcome& a = r.apache();
   std::string out = would ? std::to_string(n["create"]) + " to create, " + std::to_string(n["update"]) + " to update, "
                           : std::to_string(n["create"]) + " created, " + std::to_string(n["update"]) + " updated, ";
   out += std::to_string(n["pending"]) + " pending, " + std::to_string(n["error"]) + " errors";
   if (would) out += r.plan.restart ? "; Apache would be restarted" : "; no Apache restart";
-  else if (r.apache.restarted) out += "; Apache restarted";
-  else if (r.apache.restart_needed && r.apache.error.empty()) out += "; Apache restart needed";
+  else if (a.restarted) out += "; Apache restarted";
+  else if (a.restart_needed && a.error.empty()) out += "; Apache restart needed";
   std::vector<std::string> problems = r.errors;
-  if (!r.apache.error.empty()) problems.push_back(r.apache.error);
-  for (const auto& s : r.plan.sites)
-    for (const auto& c : s.changes)
-      if (c.action == Action::kError && c.reason.rfind("not checked:", 0) != 0 && c.reason.rfind("not done:", 0) != 0)
-        problems.push_back(s.name + " " + resource_name(c.kind) + ": " + c.reason);
+  if (!a.error.empty()) problems.push_back(a.error);
+  for (std::size_t i = 0; i < r.plan.sites.size(); ++i)
+    for (std::size_t j = 0; j < r.plan.sites[i].changes.size(); ++j)
+      if (ChangeView v = view_change(r, i, j); v.action == Action::kError && v.root_cause)
+        problems.push_back(r.plan.sites[i].name + " " + resource_name(r.plan.sites[i].changes[j].kind) + ": " +
+                           v.reason);
   for (std::size_t i = 0; i < problems.size() && i < 3; ++i) out += "; " + problems[i];
   if (problems.size() > 3) out += "; (" + std::to_string(problems.size() - 3) + " more)";
   for (const auto& s : r.plan.sites)  // e.g. a certificate expiring within 30 days
@@ -206,7 +217,7 @@ nlohmann::json report_ansible(const Report& r, const std::string& /*manifest_arg
 void write_report_ansible(std::ostream& out, const Report& r) { write_with_sites(out, ansible_head(r), r); }
 
 std::string report_salt(const Report& r) {
-  nlohmann::json j = {{"changed", r.plan.has_changes()}, {"comment", report_summary(r)}};
+  nlohmann::json j = {{"changed", r.changed()}, {"comment", report_summary(r)}};
   return j.dump();
 }
 

@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "engine/apply.h"
+#include "engine/result.h"
 #include "util/diag.h"
 
 namespace ecert {
@@ -41,8 +41,5 @@ void write_json_streaming(std::ostream& out, nlohmann::json document, const std:
 
 // Manifest diagnostics as JSON ({"format_version":"1","errors":[...]}).
 nlohmann::json diagnostics_json(const Diagnostics& diags);
-
-// Counts of changes by action over every site.
-std::map<std::string, int> action_counts(const Plan& plan);
 
 }  // namespace ecert

@@ -17,14 +17,16 @@ Report sample(std::size_t sites) {
     s.name = "www" + std::to_string(i) + ".xn--3pqw8o2pk43espw.com";
     s.unicode_name = i % 2 ? "www" + std::to_string(i) + ".我的伺服器.com" : s.name;
     s.feature = "standard";
-    s.changes.push_back({ResourceKind::kKey, Action::kNoOp, Operation::kNone, "/srv/k\"ey\n" + std::to_string(i),
-                         "RSA 2048,\topens", false});
-    s.changes.push_back({ResourceKind::kVhost, Action::kUpdate, Operation::kPatchVhost, "/etc/a.conf:3",
-                         "SSLCertificateFile a -> b", true});
+    s.changes.push_back({ResourceKind::kKey, Action::kNoOp, "/srv/k\"ey\n" + std::to_string(i), "RSA 2048,\topens", false,
+                         std::nullopt, {}});
+    s.changes.push_back({ResourceKind::kVhost, Action::kUpdate, "/etc/a.conf:3", "SSLCertificateFile a -> b", true,
+                         std::nullopt, EditConfig{}});
     if (i == 1) s.warnings.push_back("expires in 10 days");
     r.plan.sites.push_back(std::move(s));
   }
-  if (sites > 1) r.verified.push_back({r.plan.sites[1].name, true, "127.0.0.1:8443: matches"});
+  r.applied.emplace();
+  for (const auto& sp : r.plan.sites) r.applied->changes.emplace_back(sp.changes.size());
+  if (sites > 1) r.applied->verified.push_back({r.plan.sites[1].name, true, "127.0.0.1:8443: matches"});
   r.diffs.push_back({"/etc/a.conf", "before\n", "after\n"});
   r.errors.push_back("an error");
   return r;
@@ -54,7 +56,7 @@ TEST_CASE("write_status_json prints what status_json dumps") {
   r.observed.sites[1].key.opened = true;
   r.observed.sites[1].key.bits = 2048;
   r.observed.sites[2].cert.parsed = true;
-  r.observed.sites[2].cert.serial = "0A";
+  r.observed.sites[2].cert.info.serial = "0A";
   r.plan = sample(3).plan;
   for (std::size_t i = 0; i < 3; ++i) r.sites.push_back({&m.sites[i], &r.observed.sites[i], &r.plan.sites[i], std::nullopt});
   std::ostringstream out;

@@ -16,7 +16,7 @@ const Change* change_of(const SitePlan& p, ResourceKind kind) {
 std::string iso_date(std::time_t t) { return format_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 long days_left(const StatusReport& r, const CertFacts& c) {
-  return static_cast<long>((c.not_after - r.observed.now) / 86400);
+  return static_cast<long>((c.info.not_after - r.observed.now) / 86400);
 }
 
 nlohmann::json resource_json(const SitePlan& p, ResourceKind kind) {
@@ -58,10 +58,10 @@ nlohmann::json site_status_json(const StatusReport& r, const SiteStatus& s) {
   j["certificate"] = resource_json(p, ResourceKind::kCertificate);
   const auto& c = s.facts->cert;
   if (c.parsed) {
-    j["certificate"]["issuer"] = c.issuer_cn;
-    j["certificate"]["serial"] = c.serial;
-    j["certificate"]["not_before"] = iso_date(c.not_before);
-    j["certificate"]["not_after"] = iso_date(c.not_after);
+    j["certificate"]["issuer"] = c.info.issuer_cn;
+    j["certificate"]["serial"] = c.info.serial;
+    j["certificate"]["not_before"] = iso_date(c.info.not_before);
+    j["certificate"]["not_after"] = iso_date(c.info.not_after);
     j["certificate"]["days_left"] = days_left(r, c);
   }
   j["chain"] = resource_json(p, ResourceKind::kChain);
@@ -146,8 +146,8 @@ std::string status_prometheus(const StatusReport& r) {
   for (const auto& s : r.sites)
     if (s.facts->cert.parsed)
       out << "ecertctl_certificate_expiration_timestamp_seconds{" << labels(s) << ",issuer=\""
-          << escape_label(s.facts->cert.issuer_cn) << "\",serial=\"" << s.facts->cert.serial << "\"} "
-          << s.facts->cert.not_after << "\n";
+          << escape_label(s.facts->cert.info.issuer_cn) << "\",serial=\"" << s.facts->cert.info.serial << "\"} "
+          << s.facts->cert.info.not_after << "\n";
   header("ecertctl_certificate_ready_status",
          "The ready status of the site: certificate valid, chain written, vhost configured.");
   for (const auto& s : r.sites) {

@@ -1,0 +1,54 @@
+// One apply run, as its steps see it: the plan to execute, the services to
+// act through, and what happened so far. Internal to engine/apply.cc; each
+// step is a free function of the run (engine/apply_steps.cc,
+// engine/apply_apache.cc), in the order apply calls them.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "crypto/key.h"
+#include "engine/apply.h"
+#include "engine/journal.h"
+#include "engine/observed.h"
+
+namespace ecert {
+
+struct ApplyRun {
+  const Manifest& manifest;
+  const Observed& observed;
+  const Plan& plan;
+  Services& services;
+  const ApplyOptions& options;
+  Report& report;         // report.applied is the result being filled in
+  const std::string stamp;  // UTC time of the run, for backup names
+  Journal journal;
+  std::map<std::size_t, crypto::PrivateKey> new_keys;  // by site: the keys generated in this run
+
+  ApplyResult& result() { return *report.applied; }
+  ChangeResult& result(std::size_t site, std::size_t change) { return result().changes[site][change]; }
+  // Any change of the site failed (or was not attempted).
+  bool failed(std::size_t site) const;
+  // Marks the change done.
+  void done(std::size_t site, std::size_t change) { result(site, change).outcome = Outcome::kDone; }
+  // Marks the change failed with `why`, and the site's later changes that
+  // had something to do as not attempted.
+  void fail(std::size_t site, std::size_t change, Status why);
+  // The index of the site's change with payload type T that acts, if any.
+  template <class T>
+  std::optional<std::size_t> acting(std::size_t site) const {
+    const auto& changes = plan.sites[site].changes;
+    for (std::size_t j = 0; j < changes.size(); ++j)
+      if (changes[j].acts() && changes[j].get<T>()) return j;
+    return std::nullopt;
+  }
+};
+
+// Steps, in order.
+void remove_leftover_temp_files(ApplyRun& run);
+void generate_keys_step(ApplyRun& run);
+void site_files_step(ApplyRun& run, std::size_t site);
+void config_writes_step(ApplyRun& run);
+void apache_step(ApplyRun& run);
+
+}  // namespace ecert

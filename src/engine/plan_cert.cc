@@ -1,0 +1,210 @@
+// The certificate and chain planners, and what the planners share.
+#include "engine/plan_site.h"
+#include "util/strings.h"
+#include "util/time.h"
+
+namespace ecert::planning {
+
+Change make_change(ResourceKind kind, Action action, const fs::path& path, std::string reason, Payload payload,
+                   bool apache_reads) {
+  Change c;
+  c.kind = kind;
+  c.action = action;
+  c.path = path.string();
+  c.reason = std::move(reason);
+  c.payload = std::move(payload);
+  c.apache_reads = apache_reads;
+  return c;
+}
+
+namespace {
+
+constexpr ResourceKind kOrder[] = {ResourceKind::kKey, ResourceKind::kCsr, ResourceKind::kCertificate,
+                                   ResourceKind::kChain, ResourceKind::kVhost};
+
+fs::path path_of(const Site& site, ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kKey: return site.key.path;
+    case ResourceKind::kCsr: return site.csr;
+    case ResourceKind::kCertificate: return site.certificate;
+    case ResourceKind::kChain: return site.chain;
+    case ResourceKind::kVhost: return site.vhost.file.value_or(fs::path());
+  }
+  return {};
+}
+
+std::string format_date(std::time_t t) { return format_utc(t, "%Y-%m-%d"); }
+
+bool name_in(const std::string& name, const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (lower(n) == name) return true;
+  return false;
+}
+
+std::string issuer_problem(const Site& site, const CertFacts& cert, const CaFacts& ca) {
+  if (cert.signed_by_other_feature_sub)
+    return "certificate was issued by " + squote(cert.other_feature_sub_cn) + " but a " + feature_name(site.feature) +
+           " site needs " + squote(ca.sub_cn) + " (" + site.ca.sub.string() + ")";
+  return "certificate was not issued by the sub CA " + squote(ca.sub_cn) + " in " + site.ca.sub.string() +
+         " (its issuer says " + squote(cert.info.issuer_cn) + ", but the signature does not verify with that CA)";
+}
+
+// Everything wrong with a parsed certificate for this site, or empty.
+std::vector<std::string> certificate_problems(const Site& site, const CertFacts& cert, const CaFacts& ca,
+                                              std::time_t now) {
+  std::vector<std::string> out;
+  const CachedCert& c = cert.info;
+  if (lower(c.common_name) != site.name)
+    out.push_back("certificate CN is " + squote(c.common_name) + ", the manifest says " + squote(site.name));
+  for (const auto& n : site.additional_names)
+    if (!name_in(n, c.dns_names)) out.push_back("certificate does not carry " + squote(n));
+  if (!cert.signed_by_sub) out.push_back(issuer_problem(site, cert, ca));
+  if (now < c.not_before) out.push_back("certificate is not valid before " + format_date(c.not_before));
+  if (now > c.not_after) out.push_back("certificate expired on " + format_date(c.not_after));
+  return out;
+}
+
+// Why the certificate cannot serve the site, or "" when it can.
+std::string certificate_error(const SiteInput& in, const KeyDecision& key) {
+  const CertFacts& cert = in.facts.cert;
+  if (!cert.parsed)
+    return cert.parse_error.message() + "; place the PEM or DER certificate the CA issued here";
+  if (cert.info.public_key_id != key.key_id) {
+    std::string which = key.new_key ? "the key being generated now (it belongs to a key that is gone)"
+                                    : "the key at " + in.site.key.path.string();
+    if (key.staged) which += " nor the staged key";
+    return "certificate does not match " + which + "; place the certificate issued for this key's CSR";
+  }
+  auto problems = certificate_problems(in.site, cert, in.facts.ca, in.observed.now);
+  if (!problems.empty()) return join(problems, "; ") + "; Apache keeps serving what it serves now";
+  return "";
+}
+
+// The certificate is not there yet: it and everything after it wait.
+void plan_waiting(const SiteInput& in, SitePlan& sp) {
+  const Site& site = in.site;
+  sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kPending, site.certificate,
+                                   "waiting for the CA: submit the CSR (" + in.csr_cmd +
+                                       ") and place the issued certificate at " + site.certificate.string()));
+  const Blocker waits{ResourceKind::kCertificate, false};
+  Change chain = make_change(ResourceKind::kChain, Action::kPending, site.chain, "waiting for the certificate");
+  chain.blocked_by = waits;
+  sp.changes.push_back(std::move(chain));
+  const VhostFacts& vh = in.facts.vhost;
+  const fs::path vhost_path = vh.vhost ? fs::path(vh.vhost->file) : path_of(site, ResourceKind::kVhost);
+  if (!vh.error.is_ok()) {
+    sp.changes.push_back(make_change(ResourceKind::kVhost, Action::kError, vhost_path, vh.error.message()));
+    return;
+  }
+  Change vhost = make_change(ResourceKind::kVhost, Action::kPending, vhost_path, "waiting for the certificate");
+  vhost.blocked_by = waits;
+  sp.changes.push_back(std::move(vhost));
+}
+
+// What Apache last loaded of a resource, and what is on disk now.
+const std::string* loaded_digest(const InstalledRecord& r, ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kKey: return &r.key;
+    case ResourceKind::kCertificate: return &r.certificate;
+    case ResourceKind::kChain: return &r.chain;
+    default: return nullptr;
+  }
+}
+
+const std::string* disk_digest(const SiteFacts& f, ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kKey: return &f.key.file.digest;
+    case ResourceKind::kCertificate: return &f.cert.file.digest;
+    case ResourceKind::kChain: return &f.chain.digest;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+Change settled(const SiteInput& in, const SitePlan& sp, ResourceKind kind, const fs::path& path,
+               std::string reason) {
+  const InstalledRecord* loaded = in.facts.installed ? &*in.facts.installed : nullptr;
+  bool clean = !sp.has(Action::kError) && !sp.has(Action::kPending);
+  // A key is reloaded only with its certificate: Apache refuses to start on a pair that does not match.
+  if (kind == ResourceKind::kKey)
+    clean &= in.facts.cert.parsed && in.facts.cert.info.public_key_id == in.facts.key.public_key_id;
+  if (!loaded || !clean || *loaded_digest(*loaded, kind) == *disk_digest(in.facts, kind))
+    return make_change(kind, Action::kNoOp, path, std::move(reason));
+  return make_change(kind, Action::kUpdate, path,
+                     "changed on disk since Apache was last restarted; Apache must reload it (" + reason + ")",
+                     Reload{}, true);
+}
+
+void block_after(const SiteInput& in, SitePlan& sp, ResourceKind from, const char* what) {
+  const std::string by = std::string("the ") + (what ? what : resource_name(from));
+  bool after = false;
+  for (ResourceKind kind : kOrder) {
+    if (after) {
+      Change c = make_change(kind, Action::kError, path_of(in.site, kind), "not checked: " + by + " has an error");
+      c.blocked_by = Blocker{from, true};
+      sp.changes.push_back(std::move(c));
+    }
+    after |= kind == from;
+  }
+}
+
+bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
+  const Site& site = in.site;
+  const CertFacts& cert = in.facts.cert;
+  if (!cert.file.error.is_ok()) {
+    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, site.certificate,
+                                     cert.file.error.message()));
+    block_after(in, sp, ResourceKind::kCertificate);
+    return false;
+  }
+  if (!cert.file.exists || (key.new_key && !cert.parsed)) {
+    plan_waiting(in, sp);
+    return false;
+  }
+  if (std::string error = certificate_error(in, key); !error.empty()) {
+    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, site.certificate, error));
+    block_after(in, sp, ResourceKind::kCertificate);
+    return false;
+  }
+  const CachedCert& c = cert.info;
+  const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
+  const std::string summary = "issued by " + squote(c.issuer_cn) + ", serial " + c.serial + ", valid until " +
+                              format_date(c.not_after) + " (" + std::to_string(days_left) + " days left)";
+  if (days_left < kExpiryWarningDays)
+    sp.warnings.push_back("certificate expires in " + std::to_string(days_left) + " days (" +
+                          format_date(c.not_after) + "); renew it with " + in.rotate_cmd);
+  if (cert.was_der)
+    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kUpdate, site.certificate,
+                                     "DER file rewritten as PEM in place (Apache reads PEM); " + summary,
+                                     WriteFile{std::make_shared<const std::string>(cert.pem), {}}, true));
+  else
+    sp.changes.push_back(settled(in, sp, ResourceKind::kCertificate, site.certificate, summary));
+  return true;
+}
+
+bool plan_chain(const SiteInput& in, SitePlan& sp) {
+  const Site& site = in.site;
+  const CaFacts& ca = in.facts.ca;
+  const FileFacts& chain = in.facts.chain;
+  const Status& problem = !ca.error.is_ok() ? ca.error : ca.chain_verification;
+  if (!problem.is_ok()) {
+    sp.changes.push_back(make_change(ResourceKind::kChain, Action::kError, site.chain, problem.message()));
+    block_after(in, sp, ResourceKind::kChain);
+    return false;
+  }
+  const std::string desc = squote(ca.sub_cn) + " then " + squote(ca.cross_cn);
+  const WriteFile content{ca.chain_pem, {site.ca.sub.string(), site.ca.cross.string()}};
+  if (!chain.error.is_ok())
+    sp.changes.push_back(make_change(ResourceKind::kChain, Action::kError, site.chain, chain.error.message()));
+  else if (!chain.exists)
+    sp.changes.push_back(make_change(ResourceKind::kChain, Action::kCreate, site.chain, desc, content, true));
+  else if (chain.digest != ca.chain_digest)
+    sp.changes.push_back(
+        make_change(ResourceKind::kChain, Action::kUpdate, site.chain, "content differs; write " + desc, content, true));
+  else
+    sp.changes.push_back(settled(in, sp, ResourceKind::kChain, site.chain, desc));
+  return true;
+}
+
+}  // namespace ecert::planning
