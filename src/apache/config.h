@@ -99,7 +99,7 @@ struct VhostEdit {
   int vhost_line = 0;  // VirtualHost::line of the block to edit
   SslSettings settings;
   // Directive names set by a file Included inside the block: they are edited
-  // in that file (see plan_vhost_patch), so are not added to this one.
+  // in that file (patch_directive_lines), so are not added to this one.
   std::vector<std::string> defined_in_includes;
 };
 
@@ -127,21 +127,5 @@ struct DirectiveEdit {
 // Like patch_config_text, but for directives addressed by line (those in a
 // file Included inside a vhost). Errors when a line holds another directive.
 Result<std::string> patch_directive_lines(std::string_view content, const std::vector<DirectiveEdit>& edits);
-
-// One file's content before and after an edit.
-struct FilePatch {
-  fs::path path;       // as included
-  fs::path real_path;  // the file to replace
-  std::string before;
-  std::string after;
-};
-
-// Every file edit that makes `vhost` (from `config`) say `settings`: the
-// vhost's own file, plus any file Included inside the block that holds one
-// of the directives. Only files whose content changes are returned. Errors
-// when such an included file is also read elsewhere in the config (editing
-// it would change other vhosts too), naming the directive's file:line.
-Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const VirtualHost& vhost,
-                                                const SslSettings& settings);
 
 }  // namespace ecert::apache

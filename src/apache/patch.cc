@@ -167,48 +167,4 @@ Result<std::string> patch_directive_lines(std::string_view content, const std::v
   return apply(content, std::move(splices));
 }
 
-Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const VirtualHost& vhost,
-                                                const SslSettings& settings) {
-  auto content_of = [&](const fs::path& real) -> const ConfigFile* {
-    for (const auto& f : config.files)
-      if (f.real_path == real) return &f;
-    return nullptr;
-  };
-  std::vector<FilePatch> patches;
-  VhostEdit own{vhost.line, settings, {}};
-  std::map<fs::path, std::vector<DirectiveEdit>> elsewhere;
-  for (const SslDirective& d : vhost.ssl) {
-    if (d.real_file.empty() || d.real_file == vhost.real_file) continue;
-    const std::string& value = setting_for(settings, d.name);
-    if (value.empty()) continue;
-    std::size_t reads = std::count_if(config.files.begin(), config.files.end(),
-                                      [&](const ConfigFile& f) { return f.real_path == d.real_file; });
-    if (reads > 1)
-      return Status::conflict(d.file + ":" + std::to_string(d.line) + ": " + d.name + " for " +
-                              vhost.describe() + " is set in a file that is Included " + std::to_string(reads) +
-                              " times, so editing it would change other sites too; move the directive into the "
-                              "<VirtualHost> block");
-    elsewhere[d.real_file].push_back(DirectiveEdit{d.line, d.name, value});
-    if (std::find(own.defined_in_includes.begin(), own.defined_in_includes.end(), d.name) ==
-        own.defined_in_includes.end())
-      own.defined_in_includes.push_back(d.name);
-  }
-  auto patch_one = [&](const fs::path& real, auto&& edit) -> Status {
-    const ConfigFile* file = content_of(real);
-    if (!file) return Status::not_found(real.string() + " was not read with the config; read the config again");
-    auto after = edit(file->content);
-    if (!after.is_ok()) return Status::invalid(file->path.string() + ": " + after.status().message());
-    if (*after != file->content) patches.push_back(FilePatch{file->path, file->real_path, file->content, *after});
-    return Status::ok();
-  };
-  Status s = patch_one(vhost.real_file, [&](const std::string& c) { return patch_config_text(c, {own}); });
-  if (!s.is_ok()) return s;
-  for (const auto& entry : elsewhere) {
-    const auto& edits = entry.second;  // a named reference: clang 14 cannot capture a structured binding
-    s = patch_one(entry.first, [&](const std::string& c) { return patch_directive_lines(c, edits); });
-    if (!s.is_ok()) return s;
-  }
-  return patches;
-}
-
 }  // namespace ecert::apache

@@ -222,51 +222,27 @@ TEST_CASE("patch: values Apache cannot read are refused") {
   CHECK(!patch_config_text("<VirtualHost *:443>\n</VirtualHost>\n", {VhostEdit{1, nl, {}}}).is_ok());
 }
 
-TEST_CASE("plan_vhost_patch: directives in a file Included inside the vhost are edited there") {
-  MemoryFileSystem fs;
-  fs.add_file("/c/httpd.conf",
-              "<VirtualHost *:443>\n"
-              "  ServerName www.example.com\n"
-              "  Include /c/ssl/www.conf\n"
-              "</VirtualHost>\n");
-  fs.add_file("/c/ssl/www.conf", "# ssl\r\nSSLCertificateFile /old/cert.pem\r\nSSLCertificateKeyFile /old/key.pem\r\n");
-  auto config = load_config(fs, "/c/httpd.conf");
-  REQUIRE(config.is_ok());
-  auto patches = plan_vhost_patch(*config, config->vhosts[0], kNew);
-  REQUIRE_MESSAGE(patches.is_ok(), patches.status().message());
-  REQUIRE(patches->size() == 2);
-  CHECK((*patches)[0].real_path == "/c/httpd.conf");
-  CHECK((*patches)[0].after ==
+TEST_CASE("patch: a vhost whose directives are set in an Included file gets only the missing ones") {
+  const std::string vhost =
+      "<VirtualHost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  Include /c/ssl/www.conf\n"
+      "</VirtualHost>\n";
+  auto block = patch_config_text(vhost, {VhostEdit{1, kNew, {"SSLCertificateFile", "SSLCertificateKeyFile"}}});
+  REQUIRE_MESSAGE(block.is_ok(), block.status().message());
+  CHECK(*block ==
         "<VirtualHost *:443>\n"
         "  ServerName www.example.com\n"
         "  Include /c/ssl/www.conf\n"
         "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
         "</VirtualHost>\n");
-  CHECK((*patches)[1].real_path == "/c/ssl/www.conf");
-  CHECK((*patches)[1].after ==
-        "# ssl\r\nSSLCertificateFile /etc/ecert/www.cer\r\nSSLCertificateKeyFile /etc/ecert/www.key\r\n");
-  for (const auto& p : *patches) fs.add_file(p.real_path, p.after);
-  auto again = load_config(fs, "/c/httpd.conf");
-  REQUIRE(again.is_ok());
-  auto none = plan_vhost_patch(*again, again->vhosts[0], kNew);
-  REQUIRE(none.is_ok());
-  CHECK(none->empty());
-}
-
-TEST_CASE("plan_vhost_patch: a shared included file is not edited") {
-  MemoryFileSystem fs;
-  fs.add_file("/c/httpd.conf",
-              "<VirtualHost *:443>\n  ServerName a.example.com\n  Include /c/ssl.conf\n</VirtualHost>\n"
-              "<VirtualHost *:443>\n  ServerName b.example.com\n  Include /c/ssl.conf\n</VirtualHost>\n");
-  fs.add_file("/c/ssl.conf", "SSLCertificateFile /shared.pem\n");
-  auto config = load_config(fs, "/c/httpd.conf");
-  REQUIRE(config.is_ok());
-  auto patches = plan_vhost_patch(*config, config->vhosts[0], kNew);
-  REQUIRE(!patches.is_ok());
-  CHECK(patches.status().message() ==
-        "/c/ssl.conf:1: SSLCertificateFile for /c/httpd.conf:1 (*:443, ServerName a.example.com) is set in a file "
-        "that is Included 2 times, so editing it would change other sites too; move the directive into the "
-        "<VirtualHost> block");
+  auto lines = patch_directive_lines("# ssl\r\nSSLCertificateFile /old/cert.pem\r\nSSLCertificateKeyFile /old/key.pem\r\n",
+                                     {{2, "SSLCertificateFile", "/etc/ecert/www.cer"},
+                                      {3, "sslcertificatekeyfile", "/etc/ecert/www.key"}});
+  REQUIRE_MESSAGE(lines.is_ok(), lines.status().message());
+  CHECK(*lines == "# ssl\r\nSSLCertificateFile /etc/ecert/www.cer\r\nSSLCertificateKeyFile /etc/ecert/www.key\r\n");
+  auto wrong = patch_directive_lines("ServerName a\n", {{1, "SSLCertificateFile", "/x"}});
+  CHECK_FALSE(wrong.is_ok());
 }
 
 TEST_CASE("patch: random fragments neither crash the reader nor the editor") {

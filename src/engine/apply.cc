@@ -92,7 +92,7 @@ Report apply(const Manifest& manifest, Services& sv, const ApplyOptions& options
     return r;
   }
   Report r = new_report("apply", false);
-  auto lock = RunLock::acquire(options.state_dir, options.lock_wait);
+  auto lock = RunLock::acquire(sv.fs, options.state_dir, options.lock_wait);
   if (!lock) {
     r.errors.push_back(lock.status().message());
     return r;

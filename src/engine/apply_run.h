@@ -27,7 +27,7 @@ struct ApplyRun {
 
   ApplyResult& result() { return *report.applied; }
   ChangeResult& result(std::size_t site, std::size_t change) { return result().changes[site][change]; }
-  // Any change of the site failed (or was not attempted).
+  // The site has an error: in the plan, or a change that failed (or was not attempted).
   bool failed(std::size_t site) const;
   // Marks the change done.
   void done(std::size_t site, std::size_t change) { result(site, change).outcome = Outcome::kDone; }

@@ -11,6 +11,7 @@
 namespace ecert {
 
 bool ApplyRun::failed(std::size_t site) const {
+  if (plan.sites[site].has(Action::kError)) return true;
   for (const auto& r : report.applied->changes[site])
     if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kNotAttempted) return true;
   return false;
@@ -180,10 +181,22 @@ void generate_keys_step(ApplyRun& run) {
 
 void site_files_step(ApplyRun& run, std::size_t i) {
   const auto& changes = run.plan.sites[i].changes;
+  const Change* planned_error = nullptr;
+  for (const auto& c : changes)
+    if (c.action == Action::kError && !planned_error) planned_error = &c;
   for (std::size_t j = 0; j < changes.size(); ++j) {
     const Change& c = changes[j];
-    if (!c.acts() || c.get<NewKey>() || c.get<EditConfig>()) continue;
-    if (run.failed(i)) return;
+    if (!c.acts() || c.get<NewKey>()) continue;
+    if (planned_error && c.apache_reads) {
+      // Nothing Apache reads changes for a site in error; its CSR still does.
+      ChangeResult& r = run.result(i, j);
+      r.outcome = Outcome::kNotAttempted;
+      r.after = planned_error->kind;
+      r.after_planned_error = true;
+      continue;
+    }
+    if (c.get<EditConfig>()) continue;  // config_writes_step
+    if (run.failed(i) && !planned_error) return;
     if (Status s = execute(run, i, c); !s) return run.fail(i, j, std::move(s));
     run.done(i, j);
   }

@@ -1,8 +1,8 @@
-// The run lock: one apply at a time per state directory.
+// The run lock: one apply (or rotate) at a time per state directory.
 #pragma once
 
 #include <chrono>
-#include <string>
+#include <memory>
 
 #include "util/fs.h"
 
@@ -10,19 +10,14 @@ namespace ecert {
 
 class RunLock {
  public:
-  RunLock() = default;
-  RunLock(RunLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  RunLock& operator=(RunLock&&) = delete;
-  ~RunLock();
-
-  // Takes an exclusive lock on `dir`/lock, creating `dir` (0700) and the
-  // file if needed (and writing nothing else), waiting at most `wait`. On
-  // timeout the error names the holder's pid and command line.
-  static Result<RunLock> acquire(const fs::path& dir, std::chrono::seconds wait);
+  // Takes the exclusive lock `dir`/lock through `fs`, creating `dir` (0700)
+  // and the file if needed (and writing nothing else), waiting at most
+  // `wait`. On timeout the error names the holder's pid and command line.
+  static Result<RunLock> acquire(FileSystem& fs, const fs::path& dir, std::chrono::seconds wait);
 
  private:
-  explicit RunLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit RunLock(std::unique_ptr<FileLock> held) : held_(std::move(held)) {}
+  std::unique_ptr<FileLock> held_;
 };
 
 }  // namespace ecert

@@ -56,7 +56,7 @@ struct World {
     fs.add_file("/srv/" + n + ".cer", pki.issue_leaf(key, cn)->pem());
   }
 
-  Observed run(const FactsCache* cache) const { return observe(manifest, fs, ObserveOptions{0, cache}); }
+  Observed run(const FactsCache* cache) const { return observe(manifest, fs, ObserveOptions{0, cache, {}}); }
 };
 
 std::string digest_of(const MemoryFileSystem& fs, const char* path) { return sha256_hex(*fs.read_file(path)); }

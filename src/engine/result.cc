@@ -54,7 +54,10 @@ ChangeView view_change(const Change& c, const ChangeResult* r) {
     case Outcome::kRolledBack:
       return {Action::kError, std::string("rolled back: ") + apache_step_name(r->rolled_back_by) + " failed", false};
     case Outcome::kNotAttempted:
-      return {Action::kError, std::string("not done: the ") + resource_name(r->after) + " step failed", false};
+      return {Action::kError,
+              std::string("not done: the ") + resource_name(r->after) +
+                  (r->after_planned_error ? " has an error" : " step failed"),
+              false};
   }
   return {c.action, c.reason, own_error};
 }

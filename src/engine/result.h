@@ -28,7 +28,8 @@ const char* apache_step_name(ApacheStep step);  // "configtest", "restart", "ver
 struct ChangeResult {
   Outcome outcome = Outcome::kNotRun;
   Status status;                                  // kFailed: why
-  ResourceKind after = ResourceKind::kKey;        // kNotAttempted: the resource whose step failed
+  ResourceKind after = ResourceKind::kKey;        // kNotAttempted: the resource that failed, or
+  bool after_planned_error = false;               // that the plan found in error
   ApacheStep rolled_back_by = ApacheStep::kNone;  // kRolledBack: what failed
 };
 

@@ -8,7 +8,7 @@
 namespace ecert {
 
 Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, const ApplyOptions& options) {
-  auto lock = RunLock::acquire(options.state_dir, options.lock_wait);
+  auto lock = RunLock::acquire(fs, options.state_dir, options.lock_wait);
   if (!lock) return lock.status();
 
   RotateResult out;

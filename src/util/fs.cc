@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 namespace ecert {
 namespace {
@@ -290,7 +295,91 @@ Status RealFileSystem::remove(const fs::path& path) {
   return Status::ok();
 }
 
+namespace {
+
+// Who holds the flock on `fd`'s file: from /proc/locks, so that taking the
+// lock never has to write anything (a converged apply touches no file).
+std::string lock_holder(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return "unknown holder";
+  char want[64];
+  std::snprintf(want, sizeof want, ":%lu", static_cast<unsigned long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream in(line);
+    std::string id, type, mode, access, pid, dev_inode;
+    in >> id >> type;
+    if (type == "->") in >> type;  // a waiter: "1: -> FLOCK ..."
+    in >> mode >> access >> pid >> dev_inode;
+    if (type != "FLOCK" || dev_inode.size() < std::strlen(want) ||
+        dev_inode.compare(dev_inode.size() - std::strlen(want), std::string::npos, want) != 0 ||
+        line.find("->") != std::string::npos)
+      continue;
+    std::ifstream cmdline("/proc/" + pid + "/cmdline");
+    std::string args, arg;
+    while (std::getline(cmdline, arg, '\0')) args += (args.empty() ? "" : " ") + arg;
+    return "pid " + pid + (args.empty() ? "" : ": " + args);
+  }
+  return "unknown holder";
+}
+
+class FlockLock : public FileLock {
+ public:
+  explicit FlockLock(int fd) : fd_(fd) {}
+  ~FlockLock() override { ::close(fd_); }  // closing releases the flock
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> RealFileSystem::lock(const fs::path& path, std::chrono::seconds wait) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::from_errno(errno, "cannot open lock file", path.string());
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return Status::from_errno(err, "cannot lock", path.string());
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string who = lock_holder(fd);
+      ::close(fd);
+      return Status::conflict(who);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::unique_ptr<FileLock>(std::make_unique<FlockLock>(fd));
+}
+
 // ---- MemoryFileSystem ----
+
+namespace {
+
+class MemoryLock : public FileLock {
+ public:
+  MemoryLock(std::set<std::string>& held, std::string path) : held_(held), path_(std::move(path)) {}
+  ~MemoryLock() override { held_.erase(path_); }
+
+ private:
+  std::set<std::string>& held_;
+  std::string path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> MemoryFileSystem::lock(const fs::path& path, std::chrono::seconds) {
+  const std::string p = path.lexically_normal().string();
+  if (!dirs_.count(fs::path(p).parent_path().string()))
+    return Status::not_found("cannot open lock file " + p + ": No such file or directory");
+  if (!locked_.insert(p).second) return Status::conflict("held by another lock in this process");
+  if (!files_.count(p)) files_[p] = Entry{"", 0600};
+  log_.push_back("lock " + p);
+  return std::unique_ptr<FileLock>(std::make_unique<MemoryLock>(locked_, p));
+}
 
 void MemoryFileSystem::add_file(const fs::path& path, std::string data, mode_t mode) {
   files_[path.lexically_normal().string()] = Entry{std::move(data), mode};

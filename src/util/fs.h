@@ -4,9 +4,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +37,12 @@ struct WriteOptions {
   // Refuse to write through a symlink that sits in a directory writable by
   // users other than root: someone could have planted it.
   bool refuse_untrusted_symlinks = true;
+};
+
+// An exclusive lock taken through FileSystem::lock; released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
 };
 
 class FileSystem {
@@ -74,6 +83,13 @@ class FileSystem {
 
   // Removes a file; absent is not an error.
   virtual Status remove(const fs::path& path) = 0;
+
+  // Takes an exclusive lock on the file `path` (created empty, 0600, if
+  // missing; never through a symlink), waiting at most `wait` for another
+  // holder to let go. On timeout returns Status::conflict whose message
+  // names the holder ("pid N: its command line") as far as it is known.
+  // REQUIRES: the parent directory exists.
+  virtual Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) = 0;
 };
 
 // The real disk.
@@ -89,6 +105,7 @@ class RealFileSystem : public FileSystem {
   Status create_directories(const fs::path& dir, mode_t mode) override;
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;
+  Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) override;
 };
 
 // In-memory filesystem for unit tests. Paths are used as given (no
@@ -113,6 +130,8 @@ class MemoryFileSystem : public FileSystem {
   Status create_directories(const fs::path& dir, mode_t mode) override;
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;
+  // Never waits: a lock held in this filesystem is a conflict at once.
+  Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) override;
 
   const std::map<std::string, Entry>& files() const { return files_; }
   // Every mutating call, in order, e.g. "write /a", "rename /a /b".
@@ -125,6 +144,7 @@ class MemoryFileSystem : public FileSystem {
   std::map<std::string, std::string> symlinks_;
   std::map<std::string, mode_t> dirs_;
   std::vector<std::string> log_;
+  std::set<std::string> locked_;
   mutable std::size_t reads_ = 0;
 };
 

@@ -1,0 +1,305 @@
+// apply in process: an in-memory disk holding a real test PKI and an Apache
+// configuration, a fake command runner, a test clock and a scripted TLS
+// probe. Each test asserts what was written (the disk's bytes and operation
+// log) and which commands ran.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "crypto/csr.h"
+#include "crypto/test_pki.h"
+#include "engine/apply.h"
+#include "manifest/loader.h"
+#include "util/fault_fs.h"
+
+namespace ecert {
+namespace {
+
+namespace tp = crypto::testpki;
+
+constexpr const char* kState = "/var/lib/ecertctl";
+const std::vector<std::string> kConfigtest{"apache2ctl configtest"}, kRestart{"apache2ctl graceful"};
+
+std::string manifest_text(bool verify) {
+  const std::string v = verify ? ", vhost: {verify: '127.0.0.1:443'}" : "";
+  return R"(version: 1
+apache:
+  config: /etc/apache2/apache2.conf
+defaults:
+  organization: My Organization
+  key: {passphrase: {env: ECERT_APPLY_TEST_PASS}}
+  ca: {sub: /ca/sub.crt, cross: /ca/cross.crt, trust: /ca/trust.pem}
+sites:
+  - {name: www.a.example, feature: standard, key: /srv/a.key, csr: /srv/a.csr, certificate: /srv/a.cer, chain: /srv/a-chain.crt)" +
+         v + R"(}
+  - {name: www.b.example, feature: standard, key: /srv/b.key, csr: /srv/b.csr, certificate: /srv/b.cer, chain: /srv/b-chain.crt)" +
+         v + "}\n";
+}
+
+std::string encrypted_pem(const crypto::PrivateKey& key) {
+  SecretString secret{std::string("apply test pass")};
+  return std::string(key.to_pem(Cipher::kAes256Cbc, &secret)->expose());
+}
+
+std::string vhost_conf(const std::string& name, const std::string& inside = "") {
+  return "<VirtualHost *:443>\n    ServerName " + name + "\n" + inside + "</VirtualHost>\n";
+}
+
+// Runs nothing; records each command and fails those it is told to.
+class FakeRunner : public CommandRunner {
+ public:
+  std::vector<std::string> calls;
+  std::map<std::string, int> failures;  // command -> how many of its next runs fail
+  Result<CommandResult> run(const std::vector<std::string>& argv, std::chrono::seconds) override {
+    std::string line;
+    for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+    calls.push_back(line);
+    CommandResult r;
+    r.exit_code = 0;
+    if (auto it = failures.find(line); it != failures.end() && it->second > 0) {
+      --it->second;
+      r.exit_code = 1;
+      r.output = "AH00526: Syntax error";
+    }
+    return r;
+  }
+};
+
+class FakeClock : public Clock {
+ public:
+  std::time_t now() const override { return now_; }
+  void sleep_for(std::chrono::milliseconds d) const override { slept += d; }
+  std::time_t now_ = std::time(nullptr);
+  mutable std::chrono::milliseconds slept{0};
+};
+
+class FakeProbe : public TlsProbe {
+ public:
+  bool matches = true;
+  int probes = 0;
+  ServedFacts probe(const Site& site, std::chrono::milliseconds) override {
+    ++probes;
+    return ServedFacts{*site.vhost.verify, true, matches, matches ? "serves the files" : "serves another certificate"};
+  }
+};
+
+struct World {
+  MemoryFileSystem disk;
+  FaultInjectionFileSystem fs{disk};
+  FakeRunner runner;
+  FakeClock clock;
+  FakeProbe tls;
+  Services services{fs, runner, clock, tls};
+  Manifest manifest;
+  const tp::HkpostPki& pki = tp::hkpost_pki();
+
+  explicit World(bool verify = false, const std::string& b_inside = "", const std::string& a_inside = "") {
+    auto loaded = load_manifest_text(manifest_text(verify), "/srv/ecert.yaml");
+    REQUIRE(loaded.ok());
+    manifest = std::move(loaded.manifest);
+    ::setenv("ECERT_APPLY_TEST_PASS", "apply test pass", 1);
+    disk.add_file("/ca/sub.crt", pki.sub.pem());
+    disk.add_file("/ca/cross.crt", pki.cross.pem());
+    disk.add_file("/ca/trust.pem", pki.trust_pem());
+    disk.add_file("/etc/apache2/apache2.conf", "ServerRoot /etc/apache2\nIncludeOptional sites-enabled/*.conf\n");
+    disk.add_file("/etc/apache2/sites-enabled/a.conf", vhost_conf("www.a.example", a_inside));
+    disk.add_file("/etc/apache2/sites-enabled/b.conf", vhost_conf("www.b.example", b_inside));
+    add_site("a", tp::cached_key(1), "www.a.example");
+    add_site("b", tp::cached_key(2), "www.b.example");
+  }
+
+  void add_site(const std::string& n, const crypto::PrivateKey& key, const std::string& cn) {
+    disk.add_file("/srv/" + n + ".key", encrypted_pem(key), 0600);
+    disk.add_file("/srv/" + n + ".csr", *crypto::make_csr_pem(key, crypto::ecert_subject("My Organization", cn)));
+    disk.add_file("/srv/" + n + ".cer", pki.issue_leaf(key, cn)->pem());
+  }
+
+  Report apply() {
+    runner.calls.clear();
+    ApplyOptions o;
+    o.state_dir = kState;
+    o.manifest_arg = "/srv/ecert.yaml";
+    o.lock_wait = std::chrono::seconds(0);
+    return ecert::apply(manifest, services, o);
+  }
+
+  // Every file outside the state directory, with its bytes and mode.
+  std::map<std::string, std::pair<std::string, mode_t>> files() const {
+    std::map<std::string, std::pair<std::string, mode_t>> out;
+    for (const auto& [path, e] : disk.files())
+      if (path.rfind(kState, 0) != 0) out.emplace(path, std::make_pair(e.data, e.mode));
+    return out;
+  }
+  std::string read(const std::string& path) const { return disk.files().at(path).data; }
+  bool exists(const std::string& path) const { return disk.files().count(path) > 0; }
+};
+
+const ChangeResult& result_of(const Report& r, std::size_t site, ResourceKind kind) {
+  const auto& changes = r.plan.sites.at(site).changes;
+  for (std::size_t j = 0; j < changes.size(); ++j)
+    if (changes[j].kind == kind) return *r.result(site, j);
+  FAIL("no change for " << resource_name(kind));
+  static ChangeResult none;
+  return none;
+}
+
+}  // namespace
+
+TEST_CASE("apply: a run with changes restarts Apache once; a converged run runs nothing and writes nothing") {
+  World w;
+  Report first = w.apply();
+  CHECK_FALSE(first.failed());
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+  CHECK(w.read("/srv/a-chain.crt") == w.pki.chain_pem());
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf") ==
+        vhost_conf("www.a.example",
+                   "    SSLCertificateFile /srv/a.cer\n    SSLCertificateKeyFile /srv/a.key\n"
+                   "    SSLCertificateChainFile /srv/a-chain.crt\n"));
+  CHECK(result_of(first, 0, ResourceKind::kVhost).outcome == Outcome::kDone);
+
+  const std::size_t logged = w.disk.log().size();
+  Report again = w.apply();
+  CHECK_FALSE(again.failed());
+  CHECK_FALSE(again.changed());
+  CHECK(w.runner.calls.empty());
+  const std::vector<std::string> tail(w.disk.log().begin() + static_cast<long>(logged), w.disk.log().end());
+  CHECK(tail == std::vector<std::string>{"lock /var/lib/ecertctl/lock"});
+}
+
+TEST_CASE("apply: a failed configtest restores every byte and restarts nothing") {
+  World w;
+  const auto before = w.files();
+  w.runner.failures["apache2ctl configtest"] = 1;
+  Report r = w.apply();
+  CHECK(w.runner.calls == kConfigtest);
+  CHECK(w.files() == before);
+  CHECK(r.failed());
+  CHECK(r.apache().rolled_back);
+  CHECK(r.apache().error.find("configtest (apache2ctl configtest) failed with exit code 1") == 0);
+  CHECK(result_of(r, 0, ResourceKind::kChain).outcome == Outcome::kRolledBack);
+  CHECK(result_of(r, 0, ResourceKind::kChain).rolled_back_by == ApacheStep::kConfigtest);
+  CHECK(view_change(r, 0, 3).reason == "rolled back: configtest failed");
+}
+
+TEST_CASE("apply: a failed restart restores every byte and restarts Apache on them") {
+  World w;
+  const auto before = w.files();
+  w.runner.failures["apache2ctl graceful"] = 1;
+  Report r = w.apply();
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful", "apache2ctl graceful"});
+  CHECK(w.files() == before);
+  CHECK(r.apache().error.find("Every file this run changed for Apache was restored and Apache restarted on them.") !=
+        std::string::npos);
+  CHECK(result_of(r, 1, ResourceKind::kVhost).rolled_back_by == ApacheStep::kRestart);
+}
+
+TEST_CASE("apply: a failed verify restores every byte, restarts on them, and waits through the clock") {
+  World w(true);
+  const auto before = w.files();
+  w.tls.matches = false;
+  Report r = w.apply();
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful", "apache2ctl graceful"});
+  CHECK(w.files() == before);
+  REQUIRE(r.applied->verified.size() == 2);
+  CHECK_FALSE(r.applied->verified[0].ok);
+  CHECK(w.tls.probes == 80);                                   // 40 tries per site
+  CHECK(w.clock.slept == std::chrono::milliseconds(80 * 250));  // slept on the test clock, not for real
+  CHECK(r.apache().error.find("verify failed") == 0);
+
+  w.tls.matches = true;
+  Report fixed = w.apply();
+  CHECK_FALSE(fixed.failed());
+  CHECK(w.exists("/srv/a-chain.crt"));
+}
+
+TEST_CASE("apply: a site whose write fails is undone while the other converges") {
+  World w;
+  const std::string a_conf = w.read("/etc/apache2/sites-enabled/a.conf");
+  w.fs.fail_path("/etc/apache2/sites-enabled/a.conf", ENOSPC);
+  Report r = w.apply();
+  CHECK(r.failed());
+  const ChangeResult& vhost = result_of(r, 0, ResourceKind::kVhost);
+  CHECK(vhost.outcome == Outcome::kFailed);
+  CHECK(vhost.status.message().find("No space left on device") != std::string::npos);
+  CHECK_FALSE(w.exists("/srv/a-chain.crt"));  // written for a, then undone: a's vhost never pointed at it
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf") == a_conf);
+  CHECK(w.read("/srv/b-chain.crt") == w.pki.chain_pem());
+  CHECK(w.read("/etc/apache2/sites-enabled/b.conf").find("SSLCertificateChainFile /srv/b-chain.crt") !=
+        std::string::npos);
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+  CHECK(result_of(r, 1, ResourceKind::kVhost).outcome == Outcome::kDone);
+}
+
+TEST_CASE("apply: a staged key whose certificate arrived is promoted; a failed verify puts the old key back") {
+  for (bool verify_fails : {false, true}) {
+    CAPTURE(verify_fails);
+    World w(true);
+    REQUIRE_FALSE(w.apply().failed());
+    const std::string old_key = w.read("/srv/a.key");
+    const auto& renewed = tp::cached_key(3);
+    const std::string staged_key = encrypted_pem(renewed);
+    const std::string staged_csr = *crypto::make_csr_pem(renewed, crypto::ecert_subject("My Organization", "www.a.example"));
+    w.disk.add_file("/srv/a.key.new", staged_key, 0600);
+    w.disk.add_file("/srv/a.csr.new", staged_csr);
+    w.disk.add_file("/srv/a.cer", w.pki.issue_leaf(renewed, "www.a.example")->pem());
+    w.tls.matches = !verify_fails;
+    Report r = w.apply();
+    const Change& key = r.plan.sites[0].changes[0];
+    REQUIRE(key.get<PromoteKey>());
+    CHECK(w.runner.calls.size() == (verify_fails ? 3u : 2u));
+    std::string kept;
+    for (const auto& [path, e] : w.disk.files())
+      if (path.rfind("/srv/a.key.old-", 0) == 0) kept = path;
+    REQUIRE_FALSE(kept.empty());
+    CHECK(w.read(kept) == old_key);
+    CHECK(w.disk.files().at(kept).mode == 0600);
+    if (verify_fails) {
+      CHECK(w.read("/srv/a.key") == old_key);
+      CHECK(w.read("/srv/a.key.new") == staged_key);
+      CHECK(w.disk.files().at("/srv/a.key.new").mode == 0600);
+      CHECK(result_of(r, 0, ResourceKind::kKey).outcome == Outcome::kRolledBack);
+    } else {
+      CHECK_FALSE(r.failed());
+      CHECK(w.read("/srv/a.key") == staged_key);
+      CHECK_FALSE(w.exists("/srv/a.key.new"));
+      CHECK(w.read("/srv/a.csr") == staged_csr);
+      CHECK_FALSE(w.exists("/srv/a.csr.new"));
+    }
+  }
+}
+
+TEST_CASE("apply: a file that two vhosts Include is never edited for one of them") {
+  const std::string shared = "    Include /etc/apache2/hkpost-ssl.conf\n";
+  World w(false, shared, shared);
+  const std::string ssl = "SSLCertificateFile /etc/ssl/other.cer\nSSLCertificateKeyFile /etc/ssl/other.key\n";
+  w.disk.add_file("/etc/apache2/hkpost-ssl.conf", ssl);
+  const auto before = w.files();
+  Report r = w.apply();
+  CHECK(r.failed());
+  for (std::size_t i : {0u, 1u}) {
+    const ChangeView v = view_change(r, i, 4);
+    CHECK(v.action == Action::kError);
+    CHECK(v.reason.find("/etc/apache2/hkpost-ssl.conf:1: SSLCertificateFile for") == 0);
+    CHECK(v.reason.find("Move the SSLCertificate* directives into each site's <VirtualHost> block") !=
+          std::string::npos);
+  }
+  CHECK(w.files() == before);  // nothing written: not the shared file, not even the chains
+  for (const auto& line : w.disk.log()) CHECK(line.find("/etc/apache2") == std::string::npos);
+  CHECK(w.runner.calls.empty());
+}
+
+TEST_CASE("apply: a lock held elsewhere refuses the run and writes nothing") {
+  World w;
+  REQUIRE(w.disk.create_directories(kState, 0700));
+  auto held = w.disk.lock(std::string(kState) + "/lock", std::chrono::seconds(0));
+  REQUIRE(held);
+  const auto before = w.files();
+  Report r = w.apply();
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find("another ecertctl run holds the lock /var/lib/ecertctl/lock") == 0);
+  CHECK(w.files() == before);
+  CHECK(w.runner.calls.empty());
+}
+
+}  // namespace ecert
