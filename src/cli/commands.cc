@@ -10,12 +10,14 @@
 #include "engine/apply.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
+#include "report/log_lines.h"
 #include "report/report.h"
 #include "report/submission.h"
 #include "report/status_view.h"
 #include "engine/status.h"
 #include "engine/rotate.h"
 #include "util/digest.h"
+#include "util/syslog.h"
 
 namespace ecert::cli {
 namespace {
@@ -23,9 +25,13 @@ namespace {
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 // Loads the manifest and narrows it to --site. Prints diagnostics (warnings
-// too) and returns nullopt when the manifest cannot be used.
-std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
+// too) and returns nullopt when the manifest cannot be used; its errors also
+// go to `log` when one is given.
+std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, SystemLog* log = nullptr) {
   LoadResult res = load_manifest_file(fs, opt.manifest);
+  if (log)
+    for (const auto& d : res.diagnostics)
+      if (d.severity == Diagnostic::Severity::kError) log->log(LogPriority::kError, one_log_line(d.str()));
   if (!res.ok() && opt.format != "text") {
     std::string msg;
     for (const auto& d : res.diagnostics) msg += (msg.empty() ? "" : "\n") + d.str();
@@ -137,36 +143,36 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
               int lock_wait_seconds) {
   CommonOptions opt = opt_in;
   RealFileSystem fs;
+  // A run that acts tells the system log what it changed and what failed;
+  // --dry-run tells it nothing.
+  Syslog syslog;
+  SystemLog* log = dry_run ? nullptr : &syslog;
+  auto refuse = [&](const std::string& message) {
+    std::cerr << "error: " << message << "\n";
+    if (log) log->log(LogPriority::kError, one_log_line("error: " + message));
+    return 1;
+  };
   std::optional<Plan> plan;
   if (!saved_plan.empty()) {
     auto text = fs.read_file(saved_plan);
-    if (!text) {
-      std::cerr << "error: " << text.status().message() << "\n";
-      return 1;
-    }
+    if (!text) return refuse(text.status().message());
     nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || j.value("kind", "") != kPlanKind || j.value("format_version", "") != "1" ||
-        !j.contains("inputs") || !j["inputs"].is_object()) {
-      std::cerr << "error: " << saved_plan << " is not a plan saved by `ecertctl plan --out`\n";
-      return 1;
-    }
+        !j.contains("inputs") || !j["inputs"].is_object())
+      return refuse(saved_plan + " is not a plan saved by `ecertctl plan --out`");
     const std::string manifest_path = j.value("manifest_path", "");
-    if (!opt.manifest.empty() && absolute(opt.manifest) != manifest_path) {
-      std::cerr << "error: " << saved_plan << " was made for " << manifest_path << ", not " << opt.manifest << "\n";
-      return 1;
-    }
+    if (!opt.manifest.empty() && absolute(opt.manifest) != manifest_path)
+      return refuse(saved_plan + " was made for " + manifest_path + ", not " + opt.manifest);
     opt.manifest = manifest_path;
     auto current = fs.read_file(manifest_path);
-    if (!current || sha256_hex(*current) != j.value("manifest_sha256", "")) {
-      std::cerr << "error: the saved plan is stale: the manifest " << manifest_path
-                << " changed since the plan was made; nothing was done. Make a new plan.\n";
-      return 1;
-    }
+    if (!current || sha256_hex(*current) != j.value("manifest_sha256", ""))
+      return refuse("the saved plan is stale: the manifest " + manifest_path +
+                    " changed since the plan was made; nothing was done. Make a new plan.");
     opt.sites = j.value("selected_sites", std::vector<std::string>{});
     plan.emplace();
     plan->inputs = j["inputs"].get<std::map<std::string, std::string>>();
   }
-  auto manifest = load(opt, fs);
+  auto manifest = load(opt, fs, log);
   if (!manifest) return 1;
   ApplyOptions o = apply_options(opt);
   o.dry_run = dry_run;
@@ -181,6 +187,7 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
   RealCommandRunner runner;
   Report report = apply(*manifest, fs, runner, o);
   render(report, opt);
+  if (log) log_apply(report, *log);
   return exit_code(report);
 }
 
