@@ -101,7 +101,12 @@ int cmd_validate(const CommonOptions& opt) {
   RealFileSystem fs;
   LoadResult res = load_manifest_file(fs, opt.manifest);
   if (opt.format == "json") {
-    print_json(diagnostics_json(res.diagnostics));
+    nlohmann::json j = diagnostics_json(res.diagnostics);
+    if (res.ok()) {  // what shell completion offers for --site
+      j["sites"] = nlohmann::json::array();
+      for (const auto& s : res.manifest.sites) j["sites"].push_back(s.name);
+    }
+    print_json(j);
   } else {
     for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
     if (res.ok())
