@@ -52,6 +52,7 @@ import datetime as _dt
 import os
 import re
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -1280,28 +1281,31 @@ class SyslogSocket:
 
 def in_mount_namespace(argv: Sequence[str | os.PathLike], scratch: str | os.PathLike,
                        dev_log: str | os.PathLike | None = None,
-                       etc: str | os.PathLike | None = None) -> list[str]:
+                       overlays: Mapping[str, str | os.PathLike] | None = None) -> list[str]:
     """argv wrapped to run (as root) in a private mount namespace
-    (unshare --mount, nothing propagates back) where
+    (unshare --mount; nothing propagates back to the host) where
       - /dev/log is the socket `dev_log`: /dev is an overlay whose upper layer
         is under `scratch`, so the host's /dev is never written, whether or
         not it has a /dev/log (a symlink into journald's directory on systemd
         machines, absent in many containers);
-      - /etc shows the files under `etc` over the real /etc (read-only).
-    `scratch` must be an empty or missing directory the test owns."""
+      - each directory of the host named in `overlays` (e.g. "/etc") shows the
+        files of the given directory over its own, read-only.
+    `scratch` is a directory the test owns (created if missing)."""
     scratch = Path(scratch)
-    (scratch / "dev-upper").mkdir(parents=True, exist_ok=True)
-    (scratch / "dev-work").mkdir(parents=True, exist_ok=True)
+    q = shlex.quote
     script = ["set -e"]
     if dev_log is not None:
+        (scratch / "dev-upper").mkdir(parents=True, exist_ok=True)
+        (scratch / "dev-work").mkdir(parents=True, exist_ok=True)
         script += [
-            'mount -t overlay ecertctl-test-dev -o "lowerdir=/dev,upperdir=$1/dev-upper,workdir=$1/dev-work" /dev',
-            "rm -f /dev/log", "touch /dev/log", 'mount --bind "$2" /dev/log']
-    if etc is not None:
-        script.append('mount -t overlay ecertctl-test-etc -o "lowerdir=$3:/etc" /etc')
-    script += ["shift 3", 'exec "$@"']
+            f"mount -t overlay ecertctl-test -o lowerdir=/dev,upperdir={q(str(scratch / 'dev-upper'))},"
+            f"workdir={q(str(scratch / 'dev-work'))} /dev",
+            "rm -f /dev/log", "touch /dev/log", f"mount --bind {q(os.fspath(dev_log))} /dev/log"]
+    for target, shown in (overlays or {}).items():
+        script.append(f"mount -t overlay ecertctl-test -o lowerdir={q(os.fspath(shown))}:{q(target)} {q(target)}")
+    script.append('exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "sh",
-            str(scratch), str(dev_log or ""), str(etc or ""), *map(os.fspath, argv)]
+            *map(os.fspath, argv)]
 
 
 # --------------------------------------------------------------------------

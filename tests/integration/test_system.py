@@ -113,7 +113,7 @@ class DefaultManifestTest(E2ECase, unittest.TestCase):
         self.manifest(sb, [self.site(sb, "www.default.test")])
 
         def run(*args):
-            return h.run(h.in_mount_namespace([h.ecertctl_path(), *args], self.tmp / "ns", etc=etc),
+            return h.run(h.in_mount_namespace([h.ecertctl_path(), *args], self.tmp / "ns", overlays={"/etc": etc}),
                          env=self.env(sb), timeout=120)
 
         cp = run("validate")
