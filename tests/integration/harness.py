@@ -141,6 +141,20 @@ def ecertctl_path() -> str:
     return os.environ.get("ECERTCTL") or str(REPO_ROOT / "build" / "src" / "cli" / "ecertctl")
 
 
+def build_package(out_dir: str | os.PathLike) -> Path:
+    """scripts/package run on the build tree of the ecertctl under test (no
+    rebuild when it is up to date); returns the one .deb it made in out_dir."""
+    build_dir = Path(ecertctl_path()).resolve().parents[2]  # <build>/src/cli/ecertctl
+    env = {**os.environ, "BUILD_DIR": str(build_dir), "OUT_DIR": str(out_dir)}
+    cp = run([REPO_ROOT / "scripts" / "package"], env=env, timeout=600)
+    if cp.returncode != 0:
+        raise AssertionError(f"scripts/package failed ({cp.returncode})\n{cp.stdout[-3000:]}\n{cp.stderr[-3000:]}")
+    debs = list(Path(out_dir).glob("*.deb"))
+    if len(debs) != 1 or cp.stdout.strip().splitlines()[-1] != str(debs[0]):
+        raise AssertionError(f"expected one .deb in {out_dir}, printed last: {debs}\n{cp.stdout[-1000:]}")
+    return debs[0]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -33,15 +33,7 @@ def project_version() -> str:
 def setUpModule():
     global WORK, DEB, ROOT, CONTROL
     WORK = Path(tempfile.mkdtemp(prefix="ecert-package-"))
-    build_dir = Path(h.ecertctl_path()).resolve().parents[2]  # <build>/src/cli/ecertctl
-    env = {**os.environ, "BUILD_DIR": str(build_dir), "OUT_DIR": str(WORK)}
-    cp = h.run([REPO / "scripts" / "package"], env=env, timeout=600)
-    if cp.returncode != 0:
-        raise AssertionError(f"scripts/package failed ({cp.returncode})\n{cp.stdout[-3000:]}\n{cp.stderr[-3000:]}")
-    debs = list(WORK.glob("*.deb"))
-    if len(debs) != 1 or cp.stdout.strip().splitlines()[-1] != str(debs[0]):
-        raise AssertionError(f"expected one .deb in {WORK}, printed last: {debs}\n{cp.stdout[-1000:]}")
-    DEB = debs[0]
+    DEB = h.build_package(WORK)
     ROOT, CONTROL = WORK / "root", WORK / "control"
     h.run(["dpkg-deb", "-x", DEB, ROOT], check=True)
     h.run(["dpkg-deb", "-e", DEB, CONTROL], check=True)
