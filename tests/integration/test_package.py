@@ -65,6 +65,7 @@ class PackageTest(unittest.TestCase):
         depends = {d.split()[0] for d in self.field("Depends").split(", ")}
         for lib in ("libc6", "libssl3", "libyaml-cpp0.7", "libidn2-0", "libboost-filesystem1.74.0", "ca-certificates"):
             self.assertIn(lib, depends)
+        self.assertEqual(self.field("Recommends"), "apache2, bash-completion")
         self.assertEqual((CONTROL / "conffiles").read_text().split(), ["/etc/ecertctl/ecert.yaml"])
         self.assertEqual((ROOT / "var/lib/ecertctl").stat().st_mode & 0o7777, 0o700)
         listing = h.run(["dpkg-deb", "-c", DEB], check=True).stdout
@@ -182,6 +183,8 @@ class PackageTest(unittest.TestCase):
         for key in ("PrivateTmp", "NoNewPrivileges", "PrivateDevices"):
             self.assertEqual(apply[key], ["yes"], key)
         self.assertEqual(apply["ProtectHome"], ["read-only"])
+        # The report goes to the journal apart from the lines ecertctl logs as "ecertctl".
+        self.assertEqual(apply["SyslogIdentifier"], ["ecertctl-output"])
         self.assertEqual(timer["OnCalendar"], ["*-*-* 00,12:00:00"])
         self.assertEqual(timer["Persistent"], ["true"])
         self.assertIn("RandomizedDelaySec", timer)
