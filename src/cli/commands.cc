@@ -25,8 +25,8 @@ namespace {
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 // Loads the manifest and narrows it to --site. Prints diagnostics (warnings
-// too) and returns nullopt when the manifest cannot be used; its errors also
-// go to `log` when one is given.
+// too) and returns nullopt when the manifest cannot be used; its errors and
+// unknown --site names also go to `log` when one is given.
 std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, SystemLog* log = nullptr) {
   LoadResult res = load_manifest_file(fs, opt.manifest);
   if (log)
@@ -59,7 +59,9 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, Sys
     if (!found) {
       std::string names;
       for (const auto& s : res.manifest.sites) names += (names.empty() ? "" : ", ") + s.name;
-      std::cerr << opt.manifest << ": error: no site named '" << wanted << "' (sites: " << names << ")\n";
+      const std::string message = opt.manifest + ": error: no site named '" + wanted + "' (sites: " + names + ")";
+      std::cerr << message << "\n";
+      if (log) log->log(LogPriority::kError, one_log_line(message));
       unknown = true;
     } else {
       narrowed.sites.push_back(*found);

@@ -93,6 +93,10 @@ class SystemLogTest(E2ECase, unittest.TestCase):
         self.assertEqual(bad[0].severity, h.LOG_ERR)
         self.assertRegex(bad[0].text, rf"^{m}:1:\d+: error: ")
         self.assertEqual(self.logged("validate", "-f", str(m), sb=sb, expect_rc=1), [])  # only apply logs
+        m.write_text(text)
+        unknown = self.logged("apply", "-f", str(m), "--site", "www.nosuch.test", sb=sb, expect_rc=1)
+        self.assertEqual([x.text for x in unknown],
+                         [f"{m}: error: no site named 'www.nosuch.test' (sites: www.log.test)"])
 
         # A saved plan made stale by an edit of the manifest.
         m.write_text(text)
