@@ -262,52 +262,5 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
         self.assertFalse(any(".key" in hdr for hdr in headers), headers)
 
 
-@unittest.skipUnless(shutil.which("ansible-playbook"), "ansible-playbook not installed (apt-get install ansible)")
-class AnsiblePackageTest(h.IntegrationTestCase, unittest.TestCase):
-    """The role installs the package built by scripts/package (ecert_package),
-    run here in check mode only: the test never installs anything on the
-    machine it runs on."""
-
-    def tasks(self, *args) -> dict[str, dict]:
-        """ansible-playbook --tags ecert_package over one local host: each
-        task's result, by task name."""
-        env = dict(ansible_env(self.tmp), ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
-        cp = h.run(["ansible-playbook", "-i", self.inventory, PLAYBOOK, "--tags", "ecert_package", *args],
-                   env=env, timeout=300)
-        self.assertEqual(cp.returncode, 0, cp.stdout[-3000:] + cp.stderr[-3000:])
-        play = json.loads(cp.stdout)["plays"][0]
-        return {t["task"]["name"].removeprefix("ecert : "): t["hosts"]["web1"] for t in play["tasks"]}
-
-    def test_role_copies_and_installs_the_package_with_apt(self):
-        deb = h.build_package(self.tmp)
-        cache = self.tmp / "host-package-cache"
-        self.inventory = self.tmp / "inventory.json"
-        self.inventory.write_text(json.dumps({"ecert_servers": {"hosts": {"web1": {
-            "ansible_connection": "local", "ecert_become": False,
-            "ecert_package": str(deb), "ecert_package_dir": str(cache)}}}}))
-        installed = h.run(["dpkg-query", "-W", "-f", "${Version}", "ecertctl"]).stdout
-        version = h.run(["dpkg-deb", "-f", deb, "Version"], check=True).stdout.strip()
-
-        # A first check run: it would make the directory and copy the package, and
-        # cannot look inside a package that is not there yet.
-        first = self.tasks("--check")
-        self.assertTrue(first["ecertctl package directory"]["changed"])
-        self.assertTrue(first["ecertctl package copied to the host"]["changed"])
-        self.assertTrue(first["ecertctl package installed with apt"].get("skipped"), first)
-        self.assertFalse(cache.exists(), "--check wrote something")
-
-        # Once a run has copied it, check mode asks apt whether it would install it.
-        cache.mkdir()
-        shutil.copy(deb, cache / deb.name)
-        second = self.tasks("--check")
-        self.assertFalse(second["ecertctl package copied to the host"]["changed"], second)
-        apt = second["ecertctl package installed with apt"]
-        self.assertNotIn("skipped", apt)
-        self.assertFalse(apt.get("failed"), apt)
-        self.assertEqual(apt["changed"], installed != version, apt)
-        self.assertEqual(h.run(["dpkg-query", "-W", "-f", "${Version}", "ecertctl"]).stdout, installed,
-                         "check mode installed the package")
-
-
 if __name__ == "__main__":
     unittest.main()
