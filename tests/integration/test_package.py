@@ -83,6 +83,30 @@ class PackageTest(unittest.TestCase):
         self.assertEqual((ROOT / "etc/ecertctl/ecert.yaml").read_text(), (REPO / "packaging/ecert.yaml").read_text())
         self.assertNotIn("debug_info", h.run(["objdump", "-h", ROOT / "usr/bin/ecertctl"], check=True).stdout)
 
+    def test_cmake_install_follows_the_prefix_and_keeps_an_edited_manifest(self):
+        build_dir = Path(h.ecertctl_path()).resolve().parents[2]
+        dest = self.tmp / "dest"
+
+        def install():
+            cp = h.run(["cmake", "--install", build_dir, "--prefix", "/usr/local"],
+                       env={**os.environ, "DESTDIR": str(dest)})
+            self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+            return cp.stdout
+
+        install()
+        for path in ("usr/local/bin/ecertctl", "usr/local/share/man/man1/ecertctl.1.gz",
+                     "usr/local/share/man/man5/ecertctl-manifest.5.gz",
+                     "usr/local/share/bash-completion/completions/ecertctl", "etc/ecertctl/ecert.yaml"):
+            self.assertTrue((dest / path).is_file(), path)
+        self.assertEqual((dest / "var/lib/ecertctl").stat().st_mode & 0o777, 0o700)
+        unit = (dest / "usr/local/lib/systemd/system/ecertctl.service").read_text()
+        self.assertIn("\nExecStart=/usr/local/bin/ecertctl apply -f /etc/ecertctl/ecert.yaml\n", unit)
+        manifest = dest / "etc/ecertctl/ecert.yaml"
+        manifest.write_text(manifest.read_text().replace("My Organization", "Edited Limited"))
+        out = install()
+        self.assertIn("Edited Limited", manifest.read_text())
+        self.assertIn(f"Kept: {manifest}", out)
+
     def test_lintian_reports_no_errors(self):
         cp = h.run(["lintian", "--fail-on", "error", DEB], timeout=300)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
