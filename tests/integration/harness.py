@@ -22,10 +22,14 @@ served_chain(), verify_handshake(), wait_for_served()
 run(), ecertctl_path(), free_port(), gen_key(), make_csr()
     Small helpers.
 
-SyslogSocket(path), in_mount_namespace(argv, scratch, dev_log=..., etc=...)
+SyslogSocket(path), in_mount_namespace(argv, scratch, dev_log=..., overlays=...)
     What a program sends to the system log, read back without a test switch
     in the program: it runs in a private mount namespace whose /dev/log is the
-    test's own datagram socket (and whose /etc may show files of the test's).
+    test's own datagram socket (and whose /etc or /usr may show the test's
+    files over the host's).
+
+build_package(out_dir)
+    scripts/package on the build tree under test.
 
 Encrypted keys in the sandbox
 -----------------------------
