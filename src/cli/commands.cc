@@ -11,12 +11,14 @@
 #include "engine/saved_plan.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
+#include "report/log_lines.h"
 #include "report/report.h"
 #include "report/submission.h"
 #include "report/status_view.h"
 #include "engine/status.h"
 #include "engine/rotate.h"
 #include "util/digest.h"
+#include "util/syslog.h"
 
 namespace ecert::cli {
 namespace {
@@ -24,9 +26,13 @@ namespace {
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 // Loads the manifest and narrows it to --site. Prints diagnostics (warnings
-// too) and returns nullopt when the manifest cannot be used.
-std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
+// too) and returns nullopt when the manifest cannot be used; its errors and
+// unknown --site names also go to `log` when one is given.
+std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, SystemLog* log = nullptr) {
   LoadResult res = load_manifest_file(fs, opt.manifest);
+  if (log)
+    for (const auto& d : res.diagnostics)
+      if (d.severity == Diagnostic::Severity::kError) log->log(LogPriority::kError, one_log_line(d.str()));
   if (!res.ok() && opt.format != "text") {
     std::string msg;
     for (const auto& d : res.diagnostics) msg += (msg.empty() ? "" : "\n") + d.str();
@@ -54,7 +60,9 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
     if (!found) {
       std::string names;
       for (const auto& s : res.manifest.sites) names += (names.empty() ? "" : ", ") + s.name;
-      std::cerr << opt.manifest << ": error: no site named '" << wanted << "' (sites: " << names << ")\n";
+      const std::string message = opt.manifest + ": error: no site named '" + wanted + "' (sites: " + names + ")";
+      std::cerr << message << "\n";
+      if (log) log->log(LogPriority::kError, one_log_line(message));
       unknown = true;
     } else {
       narrowed.sites.push_back(*found);
@@ -94,7 +102,12 @@ int cmd_validate(const CommonOptions& opt) {
   RealFileSystem fs;
   LoadResult res = load_manifest_file(fs, opt.manifest);
   if (opt.format == "json") {
-    print_json(diagnostics_json(res.diagnostics));
+    nlohmann::json j = diagnostics_json(res.diagnostics);
+    if (res.ok()) {  // what shell completion offers for --site
+      j["sites"] = nlohmann::json::array();
+      for (const auto& s : res.manifest.sites) j["sites"].push_back(s.name);
+    }
+    print_json(j);
   } else {
     for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
     if (res.ok())
@@ -130,29 +143,21 @@ int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detaile
 
 namespace {
 
-// Reads a saved plan and points `opt` at its manifest and sites. Prints
-// why not and returns nullopt when it cannot be applied.
-std::optional<SavedPlan> read_saved_plan(const FileSystem& fs, const std::string& file, CommonOptions& opt) {
+// Reads a saved plan and points `opt` at its manifest and sites. Tells
+// `refuse` why not and returns nullopt when it cannot be applied.
+std::optional<SavedPlan> read_saved_plan(const FileSystem& fs, const std::string& file, CommonOptions& opt,
+                                         const std::function<void(const std::string&)>& refuse) {
   auto text = fs.read_file(file);
-  if (!text) {
-    std::cerr << "error: " << text.status().message() << "\n";
-    return std::nullopt;
-  }
+  if (!text) return refuse(text.status().message()), std::nullopt;
   auto plan = parse_saved_plan(*text, file);
-  if (!plan) {
-    std::cerr << "error: " << plan.status().message() << "\n";
-    return std::nullopt;
-  }
-  if (!opt.manifest.empty() && absolute(opt.manifest) != plan->manifest_path) {
-    std::cerr << "error: " << file << " was made for " << plan->manifest_path << ", not " << opt.manifest << "\n";
-    return std::nullopt;
-  }
+  if (!plan) return refuse(plan.status().message()), std::nullopt;
+  if (!opt.manifest.empty() && absolute(opt.manifest) != plan->manifest_path)
+    return refuse(file + " was made for " + plan->manifest_path + ", not " + opt.manifest), std::nullopt;
   auto current = fs.read_file(plan->manifest_path);
-  if (!current || sha256_hex(*current) != plan->manifest_sha256) {
-    std::cerr << "error: the saved plan is stale: the manifest " << plan->manifest_path
-              << " changed since the plan was made; nothing was done. Make a new plan.\n";
-    return std::nullopt;
-  }
+  if (!current || sha256_hex(*current) != plan->manifest_sha256)
+    return refuse("the saved plan is stale: the manifest " + plan->manifest_path +
+                  " changed since the plan was made; nothing was done. Make a new plan."),
+           std::nullopt;
   opt.manifest = plan->manifest_path;
   opt.sites = plan->selected_sites;
   return std::move(*plan);
@@ -164,9 +169,17 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
               int lock_wait_seconds) {
   CommonOptions opt = opt_in;
   RealFileSystem fs;
+  // A run that acts tells the system log what it changed and what failed;
+  // --dry-run tells it nothing.
+  Syslog syslog;
+  SystemLog* log = dry_run ? nullptr : &syslog;
+  auto refuse = [&](const std::string& message) {
+    std::cerr << "error: " << message << "\n";
+    if (log) log->log(LogPriority::kError, one_log_line("error: " + message));
+  };
   std::optional<SavedPlan> plan;
-  if (!saved_plan.empty() && !(plan = read_saved_plan(fs, saved_plan, opt))) return 1;
-  auto manifest = load(opt, fs);
+  if (!saved_plan.empty() && !(plan = read_saved_plan(fs, saved_plan, opt, refuse))) return 1;
+  auto manifest = load(opt, fs, log);
   if (!manifest) return 1;
   ApplyOptions o = apply_options(opt);
   o.dry_run = dry_run;
@@ -184,6 +197,7 @@ int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& save
   Services services{fs, runner, clock, tls};
   Report report = apply(*manifest, services, o);
   render(report, opt);
+  if (log) log_apply(report, *log);
   return exit_code(report);
 }
 

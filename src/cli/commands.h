@@ -7,8 +7,11 @@
 
 namespace ecert::cli {
 
+// Where the Debian package installs the manifest; -f's default.
+inline constexpr const char* kDefaultManifest = "/etc/ecertctl/ecert.yaml";
+
 struct CommonOptions {
-  std::string manifest;            // -f
+  std::string manifest;            // -f; kDefaultManifest unless applying a saved plan
   std::string format = "text";     // text | json | ansible | salt | prometheus
   std::vector<std::string> sites;  // --site, repeatable
   std::string state_dir;           // --state-dir, default $ECERTCTL_STATE_DIR or /var/lib/ecertctl

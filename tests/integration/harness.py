@@ -22,6 +22,15 @@ served_chain(), verify_handshake(), wait_for_served()
 run(), ecertctl_path(), free_port(), gen_key(), make_csr()
     Small helpers.
 
+SyslogSocket(path), in_mount_namespace(argv, scratch, dev_log=..., overlays=...)
+    What a program sends to the system log, read back without a test switch
+    in the program: it runs in a private mount namespace whose /dev/log is the
+    test's own datagram socket (and whose /etc or /usr may show the test's
+    files over the host's).
+
+build_package(out_dir)
+    scripts/package on the build tree under test.
+
 Encrypted keys in the sandbox
 -----------------------------
 Apache cannot prompt for a passphrase here (no terminal, and a prompt would
@@ -47,10 +56,12 @@ import datetime as _dt
 import os
 import re
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -132,6 +143,20 @@ def run(
 def ecertctl_path() -> str:
     """The ecertctl binary under test: $ECERTCTL, else <repo>/build/src/cli/ecertctl."""
     return os.environ.get("ECERTCTL") or str(REPO_ROOT / "build" / "src" / "cli" / "ecertctl")
+
+
+def build_package(out_dir: str | os.PathLike) -> Path:
+    """scripts/package run on the build tree of the ecertctl under test (no
+    rebuild when it is up to date); returns the one .deb it made in out_dir."""
+    build_dir = Path(ecertctl_path()).resolve().parents[2]  # <build>/src/cli/ecertctl
+    env = {**os.environ, "BUILD_DIR": str(build_dir), "OUT_DIR": str(out_dir)}
+    cp = run([REPO_ROOT / "scripts" / "package"], env=env, timeout=600)
+    if cp.returncode != 0:
+        raise AssertionError(f"scripts/package failed ({cp.returncode})\n{cp.stdout[-3000:]}\n{cp.stderr[-3000:]}")
+    debs = list(Path(out_dir).glob("*.deb"))
+    if len(debs) != 1 or cp.stdout.strip().splitlines()[-1] != str(debs[0]):
+        raise AssertionError(f"expected one .deb in {out_dir}, printed last: {debs}\n{cp.stdout[-1000:]}")
+    return debs[0]
 
 
 def free_port() -> int:
@@ -1205,6 +1230,100 @@ class ApacheSandbox:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------
+# the system log and private mount namespaces
+
+SYSLOG_RE = re.compile(r"<(?P<pri>\d+)>(?P<stamp>\w{3} [ \d]\d \d\d:\d\d:\d\d) (?P<ident>[^\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<text>.*)",
+                       re.S)
+LOG_DAEMON = 3
+LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO = 3, 4, 5, 6
+
+
+@dataclasses.dataclass
+class SyslogMessage:
+    facility: int
+    severity: int
+    ident: str
+    pid: int | None
+    text: str
+
+
+class SyslogSocket:
+    """An AF_UNIX datagram socket bound at `path`, standing in for /dev/log.
+    A thread reads it while the program runs: the kernel queues only
+    net.unix.max_dgram_qlen datagrams (10 by default) before a sender blocks.
+    Use as a context manager; `messages` then holds every datagram, parsed
+    (a datagram that is not syslog(3)'s format fails the test that reads it)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.unlink(missing_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(self.path))
+        self._sock.settimeout(0.05)
+        self._raw: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self.messages: list[SyslogMessage] = []
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._raw.append(self._sock.recv(65536))
+            except socket.timeout:
+                pass
+
+    def __enter__(self) -> "SyslogSocket":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                self._raw.append(self._sock.recv(65536))
+        self._sock.close()
+        self.path.unlink(missing_ok=True)
+        for raw in self._raw:
+            m = SYSLOG_RE.fullmatch(raw.decode("utf-8"))
+            if not m:
+                raise AssertionError(f"not a syslog(3) message: {raw!r}")
+            pri = int(m["pri"])
+            self.messages.append(SyslogMessage(pri >> 3, pri & 7, m["ident"], int(m["pid"]) if m["pid"] else None,
+                                               m["text"]))
+
+
+def in_mount_namespace(argv: Sequence[str | os.PathLike], scratch: str | os.PathLike,
+                       dev_log: str | os.PathLike | None = None,
+                       overlays: Mapping[str, str | os.PathLike] | None = None) -> list[str]:
+    """argv wrapped to run (as root) in a private mount namespace
+    (unshare --mount; nothing propagates back to the host) where
+      - /dev/log is the socket `dev_log`: /dev is an overlay whose upper layer
+        is under `scratch`, so the host's /dev is never written, whether or
+        not it has a /dev/log (a symlink into journald's directory on systemd
+        machines, absent in many containers);
+      - each directory of the host named in `overlays` (e.g. "/etc") shows the
+        files of the given directory over its own, read-only.
+    `scratch` is a directory the test owns (created if missing)."""
+    scratch = Path(scratch)
+    q = shlex.quote
+    script = ["set -e"]
+    if dev_log is not None:
+        (scratch / "dev-upper").mkdir(parents=True, exist_ok=True)
+        (scratch / "dev-work").mkdir(parents=True, exist_ok=True)
+        script += [
+            f"mount -t overlay ecertctl-test -o lowerdir=/dev,upperdir={q(str(scratch / 'dev-upper'))},"
+            f"workdir={q(str(scratch / 'dev-work'))} /dev",
+            "rm -f /dev/log", "touch /dev/log", f"mount --bind {q(os.fspath(dev_log))} /dev/log"]
+    for target, shown in (overlays or {}).items():
+        script.append(f"mount -t overlay ecertctl-test -o lowerdir={q(os.fspath(shown))}:{q(target)} {q(target)}")
+    script.append('exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script), "sh",
+            *map(os.fspath, argv)]
 
 
 # --------------------------------------------------------------------------

@@ -33,6 +33,30 @@ def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
             for m in RECAP_RE.finditer(recap)}
 
 
+def ansible_env(tmp: Path) -> dict[str, str]:
+    """An environment for ansible-playbook that reads no configuration of the
+    machine's and finds the collection and role of this repository."""
+    home = tmp / "ansible-home"
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_CONFIG": str(tmp / "no-ansible.cfg"),  # ignore any ansible.cfg around
+        "ANSIBLE_COLLECTIONS_PATH": str(ANSIBLE_DIR / "collections"),
+        "ANSIBLE_ROLES_PATH": str(ANSIBLE_DIR / "roles"),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_REMOTE_TEMP": str(home / "tmp"),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_GALAXY_SERVER_LIST": "",
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+    }
+
+
 @unittest.skipUnless(shutil.which("ansible-playbook"), "ansible-playbook not installed (apt-get install ansible)")
 class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
     HOSTS = (
@@ -99,25 +123,7 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
                                     manifest=manifest, restart=restart)
         self.inventory = self.tmp / "inventory.json"
         self.inventory.write_text(json.dumps({"ecert_servers": {"hosts": inventory_hosts}}, indent=2))
-        home = self.tmp / "ansible-home"
-        (home / "tmp").mkdir(parents=True)
-        self.ansible_env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "ANSIBLE_HOME": str(home),
-            "ANSIBLE_CONFIG": str(self.tmp / "no-ansible.cfg"),  # ignore any ansible.cfg around
-            "ANSIBLE_COLLECTIONS_PATH": str(ANSIBLE_DIR / "collections"),
-            "ANSIBLE_ROLES_PATH": str(ANSIBLE_DIR / "roles"),
-            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-            "ANSIBLE_REMOTE_TEMP": str(home / "tmp"),
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
-            "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_GALAXY_SERVER_LIST": "",
-            "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        }
+        self.ansible_env = ansible_env(self.tmp)
 
     def playbook(self, *args, expect_rc=0) -> str:
         cp = h.run(["ansible-playbook", "-i", self.inventory, PLAYBOOK, *args],
