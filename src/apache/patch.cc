@@ -66,6 +66,12 @@ bool is_ssl_directive(const LogicalLine& line) {
   return false;
 }
 
+bool inside(const std::vector<LineRange>& ranges, int line) {
+  for (const LineRange& r : ranges)
+    if (line >= r.first && line <= r.last) return true;
+  return false;
+}
+
 std::string_view file_eol(const std::vector<LogicalLine>& lines) {
   for (const auto& l : lines)
     if (!l.eol.empty()) return l.eol;
@@ -95,7 +101,7 @@ Status edit_block(std::string_view content, const std::vector<LogicalLine>& line
     if (!first_inside) first_inside = &line;
     if (line.kind == Kind::kSectionOpen) ++depth;
     if (line.kind == Kind::kSectionClose) --depth;
-    if (!is_ssl_directive(line)) continue;
+    if (!is_ssl_directive(line) || inside(edit.unread, line.line)) continue;
     for (const char* name : kSslDirectives) {
       if (!line.is(name) || setting_for(edit.settings, name).empty()) continue;
       seen[name] = true;
@@ -175,7 +181,7 @@ Result<std::vector<FilePatch>> plan_vhost_patch(const Config& config, const Virt
     return nullptr;
   };
   std::vector<FilePatch> patches;
-  VhostEdit own{vhost.line, settings, {}};
+  VhostEdit own{vhost.line, settings, {}, vhost.unread};
   std::map<fs::path, std::vector<DirectiveEdit>> elsewhere;
   for (const SslDirective& d : vhost.ssl) {
     if (d.real_file.empty() || d.real_file == vhost.real_file) continue;

@@ -10,6 +10,14 @@ namespace {
 
 const SslSettings kNew{"/etc/ecert/www.key", "/etc/ecert/www.cer", "/etc/ecert/hkpostca.crt"};
 
+// The texts below wrap vhosts in <IfModule mod_ssl.c>: read them as a binary
+// with mod_ssl compiled in would.
+LoadOptions ssl_compiled_in() {
+  LoadOptions options;
+  options.compiled_modules = {"core.c", "mod_so.c", "http_core.c", "mod_ssl.c"};
+  return options;
+}
+
 std::vector<std::string> physical_lines(std::string_view s) {
   std::vector<std::string> out;
   std::size_t pos = 0;
@@ -60,7 +68,7 @@ void check_patched(const std::string& before, const std::string& after, const st
   CHECK(removed_ssl <= d.added.size());
   MemoryFileSystem fs;
   fs.add_file("/c/httpd.conf", after);
-  auto config = load_config(fs, "/c/httpd.conf");
+  auto config = load_config(fs, "/c/httpd.conf", ssl_compiled_in());
   REQUIRE_MESSAGE(config.is_ok(), config.status().message());
   bool found = false;
   for (const auto& vh : config->vhosts) {
@@ -189,7 +197,7 @@ TEST_CASE("patch: quoted paths, odd spelling, text after the argument, nested se
         "</virtualhost>\n");
   MemoryFileSystem fs;
   fs.add_file("/c/httpd.conf", after);
-  auto config = load_config(fs, "/c/httpd.conf");
+  auto config = load_config(fs, "/c/httpd.conf", ssl_compiled_in());
   REQUIRE(config.is_ok());
   CHECK(config->vhosts[0].ssl_value("SSLCertificateFile") == spaced.cert_file);
   CHECK(config->vhosts[0].ssl_value("SSLCertificateKeyFile") == spaced.key_file);
@@ -304,3 +312,85 @@ TEST_CASE("a quoted argument stays quoted, so text glued after its closing quote
 }
 
 }  // namespace ecert::apache
+
+TEST_CASE("patch: the live vhost changes; the duplicates Apache does not read stay byte for byte") {
+  const std::string before =
+      "<IfDefine STAGING>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/staging.pem\r\n"
+      "  SSLCertificateKeyFile /etc/ssl/staging.key\r\n"
+      "</VirtualHost>\r\n"
+      "</IfDefine>\r\n"
+      "<IfModule mod_gnutls.c>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/gnutls.pem\r\n"
+      "</VirtualHost>\r\n"
+      "</IfModule>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/live.pem\r\n"
+      "</VirtualHost>\r\n";
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", before);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  REQUIRE(config->vhosts.size() == 1);
+  auto patches = plan_vhost_patch(*config, config->vhosts[0], kNew);
+  REQUIRE_MESSAGE(patches.is_ok(), patches.status().message());
+  REQUIRE(patches->size() == 1);
+  const std::string& after = (*patches)[0].after;
+  const std::size_t live = before.find("<VirtualHost *:443>\r\n  ServerName www.example.com\r\n  SSLCertificateFile /etc/ssl/live");
+  CHECK(after.compare(0, live, before, 0, live) == 0);  // both stale blocks, every byte
+  CHECK(after.substr(live) ==
+        "<VirtualHost *:443>\r\n"
+        "  ServerName www.example.com\r\n"
+        "  SSLCertificateFile /etc/ecert/www.cer\r\n"
+        "  SSLCertificateKeyFile /etc/ecert/www.key\r\n"
+        "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\r\n"
+        "</VirtualHost>\r\n");
+}
+
+TEST_CASE("patch: SSL lines in a false section inside the vhost are neither edited nor taken as present") {
+  const std::string before =
+      "<VirtualHost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  SSLCertificateFile /etc/ssl/live.pem\n"
+      "  <IfDefine OLD_CHAIN>\n"
+      "    SSLCertificateChainFile /etc/ssl/old-chain.pem\n"
+      "    SSLCertificateKeyFile /etc/ssl/old.key\n"
+      "  </IfDefine>\n"
+      "  SSLCertificateKeyFile /etc/ssl/live.key\n"
+      "</VirtualHost>\n";
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", before);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  const VirtualHost& vh = config->vhosts.at(0);
+  CHECK(!vh.ssl_value("SSLCertificateChainFile"));
+  const std::string expected =
+      "<VirtualHost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  SSLCertificateFile /etc/ecert/www.cer\n"
+      "  <IfDefine OLD_CHAIN>\n"
+      "    SSLCertificateChainFile /etc/ssl/old-chain.pem\n"
+      "    SSLCertificateKeyFile /etc/ssl/old.key\n"
+      "  </IfDefine>\n"
+      "  SSLCertificateKeyFile /etc/ecert/www.key\n"
+      "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+      "</VirtualHost>\n";
+  VhostEdit edit{vh.line, kNew, {}, vh.unread};
+  auto after = patch_config_text(before, {edit});
+  REQUIRE(after.is_ok());
+  CHECK(*after == expected);
+  auto planned = plan_vhost_patch(*config, vh, kNew);
+  REQUIRE(planned.is_ok());
+  REQUIRE(planned->size() == 1);
+  CHECK((*planned)[0].after == expected);
+  // Without the unread ranges the editor cannot know: it would rewrite the
+  // skipped lines and add no chain Apache reads.
+  auto blind = patch_config_text(before, {VhostEdit{vh.line, kNew, {}}});
+  REQUIRE(blind.is_ok());
+  CHECK(*blind != expected);
+}
