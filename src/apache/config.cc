@@ -138,7 +138,7 @@ class Loader {
       else if (!line.error.empty())
         error(pos, line.error + "; fix the section tag");
       else if (line.kind == Kind::kSectionClose)
-        close_section(line, pos, open);
+        close_section(closing_name(line), pos, open);
       else
         read_line(line, pos, path, real, depth, open);
     }
@@ -218,18 +218,25 @@ class Loader {
     }
   }
 
-  void close_section(const LogicalLine& line, const SourcePos& pos, std::vector<Open>& open) {
+  // A closing tag's name: substituted where Apache reads the line, as
+  // written inside a skipped section (ap_soak_end_container).
+  std::string closing_name(const LogicalLine& line) const {
+    if (!scope_.read || line.text.find('$') == std::string::npos) return line.name;
+    return parse_logical_line(state_.substitute(line.text).text).name;
+  }
+
+  void close_section(const std::string& name, const SourcePos& pos, std::vector<Open>& open) {
     if (open.empty()) {
-      error(pos, "</" + line.name + "> without a matching <" + line.name + "> in this file; remove it");
+      error(pos, "</" + name + "> without a matching <" + name + "> in this file; remove it");
       return;
     }
-    if (!iequals(open.back().name, line.name))
-      error(pos, "</" + line.name + "> closes <" + open.back().name + "> opened at line " +
+    if (!iequals(open.back().name, name))
+      error(pos, "</" + name + "> closes <" + open.back().name + "> opened at line " +
                      std::to_string(open.back().line) + "; add </" + open.back().name + "> before it");
     Open top = std::move(open.back());
     open.pop_back();
-    if (top.vhost >= 0) (top.outer.read ? config_.vhosts : config_.unread_vhosts)[top.vhost].end_line = line.line;
-    if (top.unread_in_vhost) config_.vhosts[top.outer.vhost].unread.push_back(LineRange{top.line, line.line});
+    if (top.vhost >= 0) (top.outer.read ? config_.vhosts : config_.unread_vhosts)[top.vhost].end_line = pos.line;
+    if (top.unread_in_vhost) config_.vhosts[top.outer.vhost].unread.push_back(LineRange{top.line, pos.line});
     scope_ = std::move(top.outer);
   }
 

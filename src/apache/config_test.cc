@@ -525,3 +525,14 @@ TEST_CASE("sections: what ecertctl cannot evaluate is read, and the vhosts that 
         "SecRuleEngine> at /c/httpd.conf:2");
   CHECK(config.vhosts[2].condition.empty());  // nothing it serves depends on the section inside it
 }
+
+TEST_CASE("sections: a section name written with ${VAR} opens and closes where Apache reads it") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "Define IF IfDefine\n"
+              "<${IF} !NEVER>\n" + vhost("read") + "</${IF}>\n"
+              "<${IF} NEVER>\n" + vhost("skipped") + "</IfDefine>\n");
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"read"});
+  CHECK(names_of(config.unread_vhosts) == std::vector<std::string>{"skipped"});
+}

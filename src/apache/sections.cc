@@ -1,9 +1,13 @@
 #include "apache/sections.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <cctype>
+#include <charconv>
 #include <climits>
 #include <cstdlib>
-#include <regex>
+#include <memory>
 
 #include "apache/lexer.h"
 
@@ -127,12 +131,20 @@ Result<std::vector<std::string>> parse_compiled_modules(std::string_view output)
 }
 
 Result<ServerVersion> parse_server_version(std::string_view output) {
-  static const std::regex kVersion(R"(Apache/(\d+)\.(\d+)\.(\d+))");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(output.begin(), output.end(), m, kVersion))
-    return Status::invalid("no \"Apache/<major>.<minor>.<patch>\" in the version output; give the output of apache2 -v");
-  auto number = [&](int i) { return std::atoi(m[i].str().c_str()); };
-  return ServerVersion{number(1), number(2), number(3)};
+  constexpr std::string_view kMarker = "Apache/";
+  for (std::size_t at = output.find(kMarker); at != std::string_view::npos; at = output.find(kMarker, at + 1)) {
+    int parts[3];
+    std::size_t i = at + kMarker.size();
+    int n = 0;
+    for (; n < 3; ++n) {
+      auto [end, ec] = std::from_chars(output.data() + i, output.data() + output.size(), parts[n]);
+      if (ec != std::errc()) break;
+      i = static_cast<std::size_t>(end - output.data());
+      if (n < 2 && (i >= output.size() || output[i++] != '.')) break;
+    }
+    if (n == 3) return ServerVersion{parts[0], parts[1], parts[2]};
+  }
+  return Status::invalid("no \"Apache/<major>.<minor>.<patch>\" in the version output; give the output of apache2 -v");
 }
 
 StartupState::StartupState(const LoadOptions& options, const FileSystem& fs, fs::path server_root)
@@ -311,29 +323,54 @@ int compare(const ServerVersion& v, const int (&parts)[3]) {
   return 0;
 }
 
-// One <IfVersion> test against a known version. `op` without its '!'.
-Result<bool> version_matches(const ServerVersion& v, char op, bool or_equal, std::string_view version) {
-  if (op == '~' || (op == '=' && !version.empty() && version.front() == '/')) {
-    if (op == '=') {
-      if (version.size() < 2 || version.back() != '/')
-        return Status::invalid("<IfVersion> regular expression " + std::string(version) + " misses its closing /");
-      version = version.substr(1, version.size() - 2);
-    }
-    try {
-      std::regex re{std::string(version)};
-      std::string text = std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
-      return std::regex_search(text, re);
-    } catch (const std::regex_error&) {
-      return Status::invalid("<IfVersion> cannot compile the regular expression " + std::string(version));
-    }
+// mod_version's match_version: the pattern searched in "major.minor.patch"
+// by PCRE2 with the options ap_regcomp adds by default (DOTALL,
+// DOLLAR_ENDONLY). Bounded, so a hostile pattern cannot hang the reader:
+// beyond the bound the answer is unknown (nullopt).
+Result<std::optional<bool>> regex_matches(const ServerVersion& v, std::string_view pattern) {
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> re(
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                    PCRE2_DUPNAMES | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, &code, &offset, nullptr),
+      pcre2_code_free);
+  if (!re) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(code, message, sizeof message);
+    return Status::invalid("<IfVersion> cannot compile the regular expression " + std::string(pattern) + ": " +
+                           reinterpret_cast<const char*>(message) + "; fix it");
+  }
+  std::unique_ptr<pcre2_match_context, decltype(&pcre2_match_context_free)> limits(
+      pcre2_match_context_create(nullptr), pcre2_match_context_free);
+  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> data(
+      pcre2_match_data_create_from_pattern(re.get(), nullptr), pcre2_match_data_free);
+  if (!limits || !data) return Status::invalid("out of memory evaluating an <IfVersion> regular expression");
+  pcre2_set_match_limit(limits.get(), 100000);
+  pcre2_set_depth_limit(limits.get(), 1000);
+  const std::string text = std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
+  int rc = pcre2_match(re.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0, data.get(),
+                       limits.get());
+  if (rc >= 0) return std::optional<bool>(true);
+  if (rc == PCRE2_ERROR_NOMATCH) return std::optional<bool>(false);
+  return std::optional<bool>();
+}
+
+// One <IfVersion> test against a known version; nullopt when it cannot be
+// told. `op` without its '!'.
+Result<std::optional<bool>> version_matches(const ServerVersion& v, char op, bool or_equal, std::string_view version) {
+  if (op == '~') return regex_matches(v, version);
+  if (op == '=' && !version.empty() && version.front() == '/') {
+    if (version.size() < 2 || version.back() != '/')
+      return Status::invalid("<IfVersion> regular expression " + std::string(version) + " misses its closing /");
+    return regex_matches(v, version.substr(1, version.size() - 2));
   }
   int parts[3];
   if (!parse_version(version, parts))
     return Status::invalid("<IfVersion> version \"" + std::string(version) +
                            "\" is not major[.minor[.patch]] with numbers; fix it");
   int c = compare(v, parts);
-  if (op == '=') return c == 0;
-  return op == '<' ? (c < 0 || (or_equal && c == 0)) : (c > 0 || (or_equal && c == 0));
+  if (op == '=') return std::optional<bool>(c == 0);
+  return std::optional<bool>(op == '<' ? (c < 0 || (or_equal && c == 0)) : (c > 0 || (or_equal && c == 0)));
 }
 
 }  // namespace
@@ -362,9 +399,11 @@ Result<Verdict> StartupState::if_version(std::string_view args) const {
   if (!a.is_ok()) return a.status();
   auto b = version_matches(high, c, or_equal, version);
   if (!b.is_ok()) return b.status();
-  if (*a != *b || (!version_ && (c == '~' || (!version.empty() && version.front() == '/'))))
+  if (!*a || !*b) return unknown("the regular expression " + version + " is too costly to evaluate");
+  const bool regex = c == '~' || (!version.empty() && version.front() == '/');
+  if (**a != **b || (!version_ && regex))
     return unknown("the answer depends on Apache's patch level, which ecertctl was not given");
-  return truth(*a != reverse);
+  return truth(**a != reverse);
 }
 
 }  // namespace ecert::apache

@@ -306,3 +306,16 @@ TEST_CASE("changes made in a section ecertctl cannot evaluate make what depends 
   s.load_module("version_module", at);  // already compiled in: stays sure
   CHECK(eval(s, "IfModule", "version_module") == Value::kTrue);
 }
+
+TEST_CASE("IfVersion: regular expressions are PCRE's, refused when they do not compile, bounded when costly") {
+  Fixture f;
+  f.options.version = ServerVersion{2, 4, 62};
+  StartupState s = f.state();
+  CHECK(eval(s, "IfVersion", "~ ^2\\.4\\.\\d+$") == Value::kTrue);  // \d: PCRE, not POSIX
+  CHECK(refused(s, "IfVersion", "~ ^1***") ==
+        "<IfVersion> cannot compile the regular expression ^1***: quantifier does not follow a repeatable item; fix "
+        "it");
+  CHECK(eval(s, "IfVersion", "~ (.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(?!)") == Value::kUnknown);
+  CHECK(why(s, "IfVersion", "~ (.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(?!)") ==
+        "the regular expression (.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(.*)*(?!) is too costly to evaluate");
+}
