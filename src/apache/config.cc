@@ -204,17 +204,16 @@ class Loader {
   void enter_section(const Reading& r, Open& entry, const SourcePos& pos) {
     using Value = Verdict::Value;
     std::string_view args = section_args(r.words);
-    std::string head = section_head(r.words.name, args, pos);
     auto evaluated = state_.evaluate(r.words.name, args);
     if (!evaluated.is_ok()) error(pos, evaluated.status().message());
     Verdict v = evaluated.is_ok() ? *evaluated : Verdict{};
     if (!r.subst_at.empty() && v.value != Value::kUnknown) v = Verdict{Value::kUnknown, r.subst_why};
     if (v.value == Value::kFalse) {
       entry.unread_in_vhost = scope_.vhost >= 0 && config_.vhosts[scope_.vhost].file == pos.file;
-      scope_ = Scope{false, std::move(head), std::move(v.why), -1};
+      scope_ = Scope{false, section_head(r.words.name, args, pos), std::move(v.why), -1};
     } else if (v.value == Value::kUnknown && scope_.at.empty()) {
-      scope_.why = head + " cannot be evaluated: " + v.why;
-      scope_.at = std::move(head);
+      scope_.at = section_head(r.words.name, args, pos);
+      scope_.why = scope_.at + " cannot be evaluated: " + v.why;
     }
   }
 
