@@ -9,7 +9,11 @@
 //    vhost's lines: the lines before the <VirtualHost> line and after the
 //    </VirtualHost> line are byte-identical, and inside the block every
 //    original line that is not an SSLCertificate*File directive survives in
-//    order.
+//    order;
+//  - lines inside a section Apache skips (VirtualHost::unread, given to the
+//    editor as VhostEdit::unread) survive byte for byte, SSL lines included,
+//    and vhosts Apache does not read are never offered for editing.
+// The config is read with -D FUZZ, so <IfDefine FUZZ> is true.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -52,6 +56,13 @@ bool ieq_prefix(std::string_view line, std::string_view word) {
   return true;
 }
 
+// Whether physical line `line` (1-based) lies in a section of `vh` that Apache skips.
+bool unread(const apache::VirtualHost& vh, std::size_t line) {
+  for (const apache::LineRange& r : vh.unread)
+    if (line >= static_cast<std::size_t>(r.first) && line <= static_cast<std::size_t>(r.last)) return true;
+  return false;
+}
+
 [[noreturn]] void fail(const char* what, int line) {
   std::fprintf(stderr, "property violated: %s (vhost line %d)\n", what, line);
   std::abort();
@@ -66,17 +77,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   MemoryFileSystem mfs;
   mfs.add_file(root, text);
   mfs.add_file("/srv/apache/inc/extra.conf", "<VirtualHost *:443>\nServerName inc.example.com\n</VirtualHost>\n");
-  auto config = apache::load_config(mfs, root);
+  apache::LoadOptions options;
+  options.defines = {"FUZZ"};
+  auto config = apache::load_config(mfs, root, options);
   if (!config.is_ok()) return 0;
 
   const std::vector<std::string_view> before = lines_of(text);
   int checked = 0;
+  for (const apache::VirtualHost& skipped : config->unread_vhosts)
+    for (const apache::VirtualHost& vh : config->vhosts)
+      if (vh.real_file == skipped.real_file && vh.line == skipped.line) fail("an unread vhost is also read", vh.line);
   for (const apache::VirtualHost& vh : config->vhosts) {
     if (vh.file != root || vh.line <= 0 || vh.end_line < vh.line) continue;
     if (++checked > 4) break;
     apache::VhostEdit edit;
     edit.vhost_line = vh.line;
     edit.settings = {"/etc/ssl/private/fuzz.key", "/etc/ssl/certs/fuzz.crt", "/etc/ssl/certs/fuzz-chain.crt"};
+    edit.unread = vh.unread;
     auto patched = apache::patch_config_text(text, {edit});
     if (!patched.is_ok()) continue;
     const std::vector<std::string_view> after = lines_of(*patched);
@@ -99,8 +116,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = head; i < before.size() - tail; ++i) {
       std::string_view l = before[i];
       bool continued_from_ssl = in_ssl_directive;
-      bool is_ssl = ieq_prefix(l, "SSLCertificateFile") || ieq_prefix(l, "SSLCertificateKeyFile") ||
-                    ieq_prefix(l, "SSLCertificateChainFile");
+      bool is_ssl = !unread(vh, i + 1) && (ieq_prefix(l, "SSLCertificateFile") ||
+                                           ieq_prefix(l, "SSLCertificateKeyFile") ||
+                                           ieq_prefix(l, "SSLCertificateChainFile"));
       std::string_view body = l;
       while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
       bool continues = !body.empty() && body.back() == '\\';
@@ -114,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MemoryFileSystem mfs2;
     mfs2.add_file(root, *patched);
     mfs2.add_file("/srv/apache/inc/extra.conf", "<VirtualHost *:443>\nServerName inc.example.com\n</VirtualHost>\n");
-    auto again = apache::load_config(mfs2, root);
+    auto again = apache::load_config(mfs2, root, options);
     if (!again.is_ok()) fail("patched config does not parse", vh.line);
     const apache::VirtualHost* found = nullptr;
     for (const auto& v2 : again->vhosts)

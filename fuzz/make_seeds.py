@@ -89,6 +89,45 @@ APACHE = {
     "nul-and-binary.conf": b"<VirtualHost *:443>\nServerName \x00x.example.com\n\xff\xfe\n</VirtualHost>\n",
     "empty.conf": "",
     "no-newline.conf": "<VirtualHost *:443>\nServerName z.example.com\nSSLCertificateFile /z</VirtualHost>",
+    # Conditional sections (the target reads with -D FUZZ).
+    "sections-stale-duplicates.conf": (
+        "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
+        "<IfDefine STAGING>\n<VirtualHost *:443>\n  ServerName www.example.com\n"
+        "  SSLCertificateFile /etc/ssl/staging.pem\n</VirtualHost>\n</IfDefine>\n"
+        "<IfModule mod_gnutls.c>\n<VirtualHost *:443>\n  ServerName www.example.com\n"
+        "  GnuTLSCertificateFile /etc/ssl/gnutls.pem\n</VirtualHost>\n</IfModule>\n"
+        "<IfModule mod_ssl.c>\n<IfDefine FUZZ>\n<VirtualHost *:443>\n  ServerName www.example.com\n"
+        "  SSLCertificateFile /etc/ssl/live.pem\n</VirtualHost>\n</IfDefine>\n</IfModule>\n"
+    ),
+    "sections-inside-vhost.conf": (
+        "<VirtualHost *:443>\r\n  ServerName www.example.com\r\n  SSLCertificateFile /live.pem\r\n"
+        "  <IfDefine !FUZZ>\r\n    SSLCertificateChainFile /old-chain.pem\r\n    SSLCertificateKeyFile \\\r\n"
+        "      /old.key\r\n  </IfDefine>\r\n  <IfModule version_module>\r\n    SSLCertificateKeyFile /live.key\r\n"
+        "  </IfModule>\r\n</VirtualHost>\r\n"
+    ),
+    "sections-define-order.conf": (
+        "<IfDefine LATER>\nInclude /srv/apache/missing.conf\n</IfDefine>\nDefine LATER\n"
+        "Define ADDRS \"*:443 [::]:443\"\nDefine NAMES \"a.example.com b.example.com\"\n"
+        "<IfDefine ${LATER}>\n</IfDefine>\n<IfDefine LATER>\n<VirtualHost ${ADDRS}>\n  ServerAlias ${NAMES}\n"
+        "</VirtualHost>\n</IfDefine>\nUnDefine LATER\n<IfDefine LATER>\n<VirtualHost *:443>\n</VirtualHost>\n"
+        "</IfDefine>\n"
+    ),
+    "sections-modules-files.conf": (
+        "ServerRoot /srv/apache\nLoadModule headers_module modules/mod_headers.so\n"
+        "<IfDirective RequestHeader>\n<IfSection !Proxy>\n<IfFile inc/extra.conf>\n<IfVersion >= 2.4>\n"
+        "<VirtualHost *:443>\nServerName m.example.com\n</VirtualHost>\n</IfVersion>\n</IfFile>\n"
+        "</IfSection>\n</IfDirective>\n<IfFile !/srv/apache/inc/extra.conf>\nInclude inc/extra.conf\n</IfFile>\n"
+        "<IfVersion ~ ^2\\.4>\n</IfVersion>\n<IfVersion = /^2/>\n</IfVersion>\n"
+    ),
+    "sections-unknown.conf": (
+        "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n<IfDirective PHPIniDir>\n"
+        "Define PHP\nInclude /srv/apache/inc/extra.conf\n</IfDirective>\n<IfDefine PHP>\n"
+        "<VirtualHost *:443>\nServerName php.example.com\n</VirtualHost>\n</IfDefine>\n"
+    ),
+    "sections-broken.conf": (
+        "<IfModule>\n</IfModule>\n<IfVersion => 2>\n</IfVersion>\n<IfDefine NEVER>\n<VirtualHost *:443>\n"
+        "</IfDefine>\n<Macro Site $n>\n<VirtualHost *:443>\nServerName $n\n</VirtualHost>\n</Macro>\n"
+    ),
 }
 
 

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "apache/lexer.h"
 
@@ -16,11 +17,60 @@ constexpr int kMaxIncludeDepth = 32;
 
 bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The text between a section's name and its closing '>'. REQUIRES: `words`
+// comes from parse_logical_line, so its offsets are into words.text.
+std::string_view section_args(const LogicalLine& words) {
+  std::string_view text = words.text;
+  std::size_t gt = text.rfind('>');
+  if (gt == std::string_view::npos || gt < words.name_end) return {};
+  return text.substr(words.name_end, gt - words.name_end);
+}
+
+// "<IfDefine STAGING> at /etc/apache2/sites.conf:3", for messages.
+std::string section_head(const std::string& name, std::string_view args, const SourcePos& pos) {
+  std::string shown(trim(args));
+  if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+  return "<" + name + (shown.empty() ? "" : " " + shown) + "> at " + pos.file + ":" + std::to_string(pos.line);
+}
+
+// "https://www.example.com:443" -> "www.example.com"; "[::1]:443" -> "[::1]".
+std::string normalize_server_name(std::string name) {
+  for (std::string_view scheme : {"https://", "http://"})
+    if (name.size() >= scheme.size() && iequals(std::string_view(name).substr(0, scheme.size()), scheme))
+      name.erase(0, scheme.size());
+  if (!name.empty() && name.front() == '[') {
+    std::size_t close = name.find(']');
+    if (close != std::string::npos) name.erase(close + 1);
+  } else if (std::size_t colon = name.find(':');
+             colon != std::string::npos && name.find(':', colon + 1) == std::string::npos) {
+    name.erase(colon);
+  }
+  return name;
+}
+
+// ServerName and ServerAlias: the names a vhost answers to.
+void add_names(VirtualHost& vh, const LogicalLine& words) {
+  if (words.is("ServerName") && !words.args.empty()) {
+    vh.server_name = normalize_server_name(words.args[0].value);
+  } else if (words.is("ServerAlias")) {
+    for (const Token& a : words.args) vh.aliases.push_back(a.value);
+  }
+}
+
+constexpr const char* kSslDirectiveNames[] = {"SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile"};
+
 class Loader {
  public:
-  Loader(const FileSystem& fs, Config& config) : fs_(fs), config_(config) {}
+  Loader(const FileSystem& fs, Config& config, const LoadOptions& options, fs::path server_root)
+      : fs_(fs), config_(config), state_(options, fs, std::move(server_root)) {}
 
-  void read(const fs::path& path, const fs::path& real, int depth, int vhost) {
+  void read(const fs::path& path, const fs::path& real, int depth) {
     auto content = fs_.read_file(path);
     if (!content.is_ok()) {
       if (stack_.empty())
@@ -33,18 +83,42 @@ class Loader {
     stack_.push_back(real);
     // Copy: config_.files may grow (and move) while this file is processed.
     std::string text = *content;
-    process(path, real, text, depth, vhost);
+    process(path, real, text, depth);
     stack_.pop_back();
   }
+
+  const fs::path& server_root() const { return state_.server_root(); }
 
   Diagnostics errors;
   Status root_status;  // reading the root file itself failed
 
  private:
+  // Where the reader is: whether Apache reads these lines, and in which <VirtualHost>.
+  struct Scope {
+    bool read = true;  // false inside a section Apache skips
+    // read: "" when Apache certainly reads these lines, else the section
+    // ecertctl cannot evaluate around them; skipped: the false section.
+    std::string at;
+    // read: why Apache may not read these lines ("" when it does);
+    // skipped: why the section is never read ("" when its test is false).
+    std::string why;
+    int vhost = -1;  // the enclosing <VirtualHost>: in config_.vhosts when read, else in config_.unread_vhosts
+  };
   struct Open {
     std::string name;
-    int line;
-    bool is_vhost;
+    int line = 0;
+    Scope outer;                   // the scope its closing tag returns to
+    int vhost = -1;                // a <VirtualHost> opened here: its index (in the list of outer.read)
+    bool unread_in_vhost = false;  // a skipped section inside a read vhost, in that vhost's own file
+  };
+  // One logical line as Apache reads it, after ${VAR} substitution.
+  struct Reading {
+    const LogicalLine& words;
+    std::string missing;    // a ${NAME} defined nowhere, "" when none
+    std::string subst_at;   // a ${NAME} it uses was Defined inside this section ecertctl cannot evaluate
+    std::string subst_why;  // ... said for messages
+    std::string at;         // "" when Apache surely reads the line, else the section that makes it unsure
+    std::string why;        // ... said for messages
   };
 
   void error(const SourcePos& pos, std::string msg) { errors.push_back(Diagnostic{pos, std::move(msg)}); }
@@ -52,165 +126,245 @@ class Loader {
     config_.warnings.push_back(Diagnostic{pos, std::move(msg), Diagnostic::Severity::kWarning});
   }
 
-  // ${NAME} from Define, else the environment. Returns false (and leaves the
-  // reference as written) when a name is defined nowhere, as Apache does.
-  bool substitute(std::string& value, std::string* missing = nullptr) const {
-    bool all = true;
-    std::string out;
-    std::size_t i = 0;
-    while (i < value.size()) {
-      std::size_t open = value.find("${", i);
-      std::size_t close = open == std::string::npos ? open : value.find('}', open + 2);
-      if (close == std::string::npos) break;
-      out.append(value, i, open - i);
-      std::string name = value.substr(open + 2, close - open - 2);
-      if (auto it = defines_.find(name); it != defines_.end()) {
-        out += it->second;
-      } else if (const char* env = std::getenv(name.c_str())) {
-        out += env;
-      } else {
-        out.append(value, open, close + 1 - open);
-        if (all && missing) *missing = name;
-        all = false;
-      }
-      i = close + 1;
-    }
-    out.append(value, i, std::string::npos);
-    value = std::move(out);
-    return all;
-  }
-
-  void process(const fs::path& path, const fs::path& real, const std::string& text, int depth, int vhost) {
+  void process(const fs::path& path, const fs::path& real, const std::string& text, int depth) {
+    using Kind = LogicalLine::Kind;
+    const Scope at_start = scope_;
     std::vector<Open> open;
     for (LogicalLine& line : tokenize(text)) {
-      SourcePos pos{path.string(), line.line};
-      if (!line.error.empty()) {
-        error(pos, line.error + "; fix the section tag");
-        continue;
-      }
-      using Kind = LogicalLine::Kind;
       if (line.kind == Kind::kBlank || line.kind == Kind::kComment) continue;
-      for (Token& arg : line.args) substitute(arg.value);
-      if (line.kind == Kind::kSectionOpen) {
-        bool is_vhost = line.is("VirtualHost");
-        if (is_vhost && vhost >= 0) {
-          error(pos, "<VirtualHost> cannot occur inside the <VirtualHost> opened at " +
-                         config_.vhosts[vhost].file + ":" + std::to_string(config_.vhosts[vhost].line) +
-                         "; close that one first");
-          is_vhost = false;
-        }
-        if (is_vhost) {
-          VirtualHost vh;
-          vh.file = path.string();
-          vh.real_file = real.string();
-          vh.line = line.line;
-          for (const Token& a : line.args) vh.addresses.push_back(a.value);
-          config_.vhosts.push_back(std::move(vh));
-          vhost = static_cast<int>(config_.vhosts.size()) - 1;
-        }
-        open.push_back(Open{line.name, line.line, is_vhost});
-        continue;
-      }
-      if (line.kind == Kind::kSectionClose) {
-        if (open.empty()) {
-          error(pos, "</" + line.name + "> without a matching <" + line.name + "> in this file; remove it");
-          continue;
-        }
-        if (!iequals(open.back().name, line.name))
-          error(pos, "</" + line.name + "> closes <" + open.back().name + "> opened at line " +
-                         std::to_string(open.back().line) + "; add </" + open.back().name + "> before it");
-        if (open.back().is_vhost) {
-          config_.vhosts[vhost].end_line = line.line;
-          vhost = -1;
-        }
-        open.pop_back();
-        continue;
-      }
-      directive(line, pos, path, real, depth, vhost);
+      SourcePos pos{path.string(), line.line};
+      if (!scope_.read && line.kind != Kind::kSectionClose)
+        skip_line(line, pos, real, open);
+      else if (!line.error.empty())
+        error(pos, line.error + "; fix the section tag");
+      else if (line.kind == Kind::kSectionClose)
+        close_section(closing_name(line), pos, open);
+      else
+        read_line(line, pos, path, real, depth, open);
     }
     for (auto it = open.rbegin(); it != open.rend(); ++it)
       error(SourcePos{path.string(), it->line},
             "<" + it->name + "> is not closed before the end of the file; add </" + it->name + ">");
+    scope_ = at_start;
   }
 
-  void directive(const LogicalLine& line, const SourcePos& pos, const fs::path& path, const fs::path& real,
-                 int depth, int vhost) {
-    const auto& args = line.args;
-    if (line.is("ServerRoot") && !args.empty()) {
-      fs::path root(args[0].value);
-      config_.server_root = root.is_absolute() ? root.lexically_normal() : (config_.server_root / root).lexically_normal();
-    } else if (line.is("Define") && !args.empty()) {
-      defines_[args[0].value] = args.size() > 1 ? args[1].value : "";
-    } else if (line.is("UnDefine") && !args.empty()) {
-      defines_.erase(args[0].value);
-    } else if (line.is("Include") || line.is("IncludeOptional")) {
-      include(line, pos, depth, vhost, line.is("IncludeOptional"));
-    } else if (vhost >= 0) {
-      VirtualHost& vh = config_.vhosts[vhost];
-      if (line.is("ServerName") && !args.empty()) {
-        vh.server_name = normalize_server_name(args[0].value);
-      } else if (line.is("ServerAlias")) {
-        for (const Token& a : args) vh.aliases.push_back(a.value);
-      } else {
-        for (const char* name : {"SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile"})
-          if (line.is(name))
-            vh.ssl.push_back(SslDirective{name, args.empty() ? "" : args[0].value, line.line, path.string(), real.string()});
-      }
+  // Apache substitutes ${NAME} in the whole line before it splits the words
+  // (ap_resolve_env in ap_build_config_sub).
+  void read_line(const LogicalLine& line, const SourcePos& pos, const fs::path& path, const fs::path& real, int depth,
+                 std::vector<Open>& open) {
+    bool tested = line.kind == LogicalLine::Kind::kSectionOpen && StartupState::decides_reading(line.name);
+    std::optional<LogicalLine> parsed;
+    StartupState::Substitution sub;
+    if (tested || line.text.find('$') != std::string::npos) {
+      sub = state_.substitute(line.text);
+      parsed = parse_logical_line(sub.text);
     }
-  }
-
-  // "https://www.example.com:443" -> "www.example.com"; "[::1]:443" -> "[::1]".
-  static std::string normalize_server_name(std::string name) {
-    for (std::string_view scheme : {"https://", "http://"})
-      if (name.size() >= scheme.size() && iequals(std::string_view(name).substr(0, scheme.size()), scheme))
-        name.erase(0, scheme.size());
-    if (!name.empty() && name.front() == '[') {
-      std::size_t close = name.find(']');
-      if (close != std::string::npos) name.erase(close + 1);
-    } else if (std::size_t colon = name.find(':');
-               colon != std::string::npos && name.find(':', colon + 1) == std::string::npos) {
-      name.erase(colon);
+    Reading r{parsed ? *parsed : line, sub.missing, sub.unsure, {}, scope_.at, scope_.why};
+    if (!sub.unsure.empty()) {
+      r.subst_why = "${" + sub.unsure_name + "} is Defined inside " + sub.unsure + ", which ecertctl cannot evaluate";
+      if (r.at.empty()) r.at = sub.unsure, r.why = r.subst_why;
     }
-    return name;
+    if (!r.words.error.empty())
+      error(pos, r.words.error + " once ${...} is substituted; fix the line");
+    else if (r.words.kind == LogicalLine::Kind::kSectionOpen)
+      open_section(r, line.line, pos, path, real, open);
+    else if (r.words.kind == LogicalLine::Kind::kDirective)
+      directive(r, line.line, pos, path, real, depth);
   }
 
-  void include(const LogicalLine& line, const SourcePos& pos, int depth, int vhost, bool optional) {
-    if (line.args.empty()) {
-      error(pos, line.name + " needs a path; add one or remove the line");
+  void open_section(const Reading& r, int lineno, const SourcePos& pos, const fs::path& path, const fs::path& real,
+                    std::vector<Open>& open) {
+    Open entry{r.words.name, lineno, scope_};
+    if (r.words.is("VirtualHost"))
+      open_vhost(r, entry, pos, path, real);
+    else if (StartupState::decides_reading(r.words.name))
+      enter_section(r, entry, pos);
+    open.push_back(std::move(entry));
+  }
+
+  void open_vhost(const Reading& r, Open& entry, const SourcePos& pos, const fs::path& path, const fs::path& real) {
+    if (scope_.vhost >= 0) {
+      const VirtualHost& outer = config_.vhosts[scope_.vhost];
+      error(pos, "<VirtualHost> cannot occur inside the <VirtualHost> opened at " + outer.file + ":" +
+                     std::to_string(outer.line) + "; close that one first");
       return;
     }
-    // Tokens were substituted already; redo from the raw word to spot unresolved names.
-    std::string arg = line.args[0].value;
-    std::string missing;
-    if (!substitute(arg, &missing)) {
-      warn(pos, line.name + " " + arg + " uses ${" + missing +
+    VirtualHost vh;
+    vh.file = path.string();
+    vh.real_file = real.string();
+    vh.line = pos.line;
+    for (const Token& a : r.words.args) vh.addresses.push_back(a.value);
+    vh.condition = r.why;
+    config_.vhosts.push_back(std::move(vh));
+    entry.vhost = scope_.vhost = static_cast<int>(config_.vhosts.size()) - 1;
+  }
+
+  // A section whose content Apache reads or skips at startup: evaluated with
+  // what is defined and loaded at this line.
+  void enter_section(const Reading& r, Open& entry, const SourcePos& pos) {
+    using Value = Verdict::Value;
+    std::string_view args = section_args(r.words);
+    auto evaluated = state_.evaluate(r.words.name, args);
+    if (!evaluated.is_ok()) error(pos, evaluated.status().message());
+    Verdict v = evaluated.is_ok() ? *evaluated : Verdict{};
+    if (!r.subst_at.empty() && v.value != Value::kUnknown) v = Verdict{Value::kUnknown, r.subst_why};
+    if (v.value == Value::kFalse) {
+      entry.unread_in_vhost = scope_.vhost >= 0 && config_.vhosts[scope_.vhost].file == pos.file;
+      scope_ = Scope{false, section_head(r.words.name, args, pos), std::move(v.why), -1};
+    } else if (v.value == Value::kUnknown && scope_.at.empty()) {
+      scope_.at = section_head(r.words.name, args, pos);
+      scope_.why = scope_.at + " cannot be evaluated: " + v.why;
+    }
+  }
+
+  // A closing tag's name: substituted where Apache reads the line, as
+  // written inside a skipped section (ap_soak_end_container).
+  std::string closing_name(const LogicalLine& line) const {
+    if (!scope_.read || line.text.find('$') == std::string::npos) return line.name;
+    return parse_logical_line(state_.substitute(line.text).text).name;
+  }
+
+  void close_section(const std::string& name, const SourcePos& pos, std::vector<Open>& open) {
+    if (open.empty()) {
+      error(pos, "</" + name + "> without a matching <" + name + "> in this file; remove it");
+      return;
+    }
+    if (!iequals(open.back().name, name))
+      error(pos, "</" + name + "> closes <" + open.back().name + "> opened at line " +
+                     std::to_string(open.back().line) + "; add </" + open.back().name + "> before it");
+    Open top = std::move(open.back());
+    open.pop_back();
+    if (top.vhost >= 0) (top.outer.read ? config_.vhosts : config_.unread_vhosts)[top.vhost].end_line = pos.line;
+    if (top.unread_in_vhost) config_.vhosts[top.outer.vhost].unread.push_back(LineRange{top.line, pos.line});
+    scope_ = std::move(top.outer);
+  }
+
+  // A line inside a section Apache skips: it only balances section tags
+  // (ap_soak_end_container) and reads nothing, ${VAR} included. Vhosts
+  // there are kept apart, for messages.
+  void skip_line(const LogicalLine& line, const SourcePos& pos, const fs::path& real, std::vector<Open>& open) {
+    if (line.kind == LogicalLine::Kind::kSectionOpen) {
+      Open entry{line.name, line.line, scope_};
+      if (line.is("VirtualHost") && scope_.vhost < 0) {
+        VirtualHost vh;
+        vh.file = pos.file;
+        vh.real_file = real.string();
+        vh.line = line.line;
+        for (const Token& a : line.args) vh.addresses.push_back(a.value);
+        vh.condition = scope_.at + (scope_.why.empty() ? " is false" : ": " + scope_.why);
+        config_.unread_vhosts.push_back(std::move(vh));
+        entry.vhost = scope_.vhost = static_cast<int>(config_.unread_vhosts.size()) - 1;
+      }
+      open.push_back(std::move(entry));
+    } else if (line.kind == LogicalLine::Kind::kDirective && scope_.vhost >= 0) {
+      add_names(config_.unread_vhosts[scope_.vhost], line);
+    }
+  }
+
+  void directive(const Reading& r, int lineno, const SourcePos& pos, const fs::path& path, const fs::path& real,
+                 int depth) {
+    const LogicalLine& words = r.words;
+    const auto& args = words.args;
+    if (words.is("ServerRoot") && !args.empty()) {
+      set_server_root(args[0].value, r.at);
+    } else if (words.is("Define") && !args.empty()) {
+      if (args[0].value.find(':') != std::string::npos)
+        error(pos, "Define " + args[0].value + ": Apache refuses a variable name with ':'; rename it");
+      else
+        state_.define(args[0].value, args.size() > 1 ? std::optional(args[1].value) : std::nullopt, r.at);
+    } else if (words.is("UnDefine") && !args.empty()) {
+      state_.undefine(args[0].value, r.at);
+    } else if (words.is("LoadModule") && !args.empty()) {
+      state_.load_module(args[0].value, r.at);
+    } else if (words.is("Include") || words.is("IncludeOptional")) {
+      include(r, pos, depth, words.is("IncludeOptional"));
+    } else if (scope_.vhost >= 0) {
+      vhost_directive(r, lineno, path, real);
+    }
+  }
+
+  void vhost_directive(const Reading& r, int lineno, const fs::path& path, const fs::path& real) {
+    VirtualHost& vh = config_.vhosts[scope_.vhost];
+    const LogicalLine& words = r.words;
+    bool names = words.is("ServerName") || words.is("ServerAlias");
+    const char* ssl = nullptr;
+    for (const char* name : kSslDirectiveNames)
+      if (words.is(name)) ssl = name;
+    if (!names && !ssl) return;
+    // What a vhost answers to and serves must be certain, or it is never chosen.
+    if (vh.condition.empty()) vh.condition = r.why;
+    if (names) add_names(vh, words);
+    if (ssl)
+      vh.ssl.push_back(
+          SslDirective{ssl, words.args.empty() ? "" : words.args[0].value, lineno, path.string(), real.string()});
+  }
+
+  void set_server_root(const std::string& value, const std::string& at) {
+    fs::path root(value);
+    std::string unsure = at;
+    if (root.is_relative()) {
+      if (unsure.empty()) unsure = state_.server_root_unsure();
+      root = state_.server_root() / root;
+    }
+    state_.set_server_root(root.lexically_normal(), unsure);
+  }
+
+  void include(const Reading& r, const SourcePos& pos, int depth, bool optional) {
+    const LogicalLine& words = r.words;
+    if (words.args.empty()) {
+      error(pos, words.name + " needs a path; add one or remove the line");
+      return;
+    }
+    const std::string& arg = words.args[0].value;
+    if (!r.missing.empty()) {
+      warn(pos, words.name + " " + arg + " uses ${" + r.missing +
                     "}, which is neither Defined nor in the environment; this include was skipped");
       return;
     }
     fs::path target(arg);
-    if (target.is_relative()) target = config_.server_root / target;
-    target = target.lexically_normal();
+    Scope saved = scope_;
+    if (scope_.at.empty() && !r.at.empty()) scope_.at = r.at, scope_.why = r.why;
+    if (target.is_relative()) {
+      if (scope_.at.empty() && !state_.server_root_unsure().empty()) {
+        scope_.at = state_.server_root_unsure();
+        scope_.why = "the ServerRoot its path is relative to is set inside " + scope_.at +
+                     ", which ecertctl cannot evaluate";
+      }
+      target = state_.server_root() / target;
+    }
     std::vector<fs::path> files;
+    if (include_targets(words.name, target.lexically_normal(), optional, pos, files)) read_each(files, pos, depth);
+    scope_ = std::move(saved);
+  }
+
+  // The files an Include of `target` reads, in order. False (after
+  // reporting) when the include fails.
+  bool include_targets(const std::string& directive, const fs::path& target, bool optional, const SourcePos& pos,
+                       std::vector<fs::path>& files) {
     if (has_wildcard(target.string())) {
       std::vector<fs::path> matches = glob(target);
       if (matches.empty()) {
         if (!optional)
           error(pos, "Include " + target.string() +
                          " matches no file; fix the pattern or use IncludeOptional if that is fine");
-        return;
+        return false;
       }
       for (const auto& m : matches) expand_or_report(m, files, pos);
-    } else {
-      auto info = fs_.stat(target);
-      if (!info.is_ok()) {
-        if (!optional || !info.status().is_not_found())
-          error(pos, line.name + " " + target.string() + ": " +
-                         (info.status().is_not_found() ? std::string("no such file or directory; fix the path or use IncludeOptional")
-                                                       : info.status().message()));
-        return;
-      }
-      expand_or_report(target, files, pos);
+      return true;
     }
+    auto info = fs_.stat(target);
+    if (!info.is_ok()) {
+      if (!optional || !info.status().is_not_found())
+        error(pos, directive + " " + target.string() + ": " +
+                       (info.status().is_not_found() ? std::string("no such file or directory; fix the path or use IncludeOptional")
+                                                     : info.status().message()));
+      return false;
+    }
+    expand_or_report(target, files, pos);
+    return true;
+  }
+
+  void read_each(const std::vector<fs::path>& files, const SourcePos& pos, int depth) {
     for (const fs::path& file : files) {
       auto real = fs_.write_target(file);
       fs::path real_path = real.is_ok() ? real->lexically_normal() : file;
@@ -230,7 +384,7 @@ class Loader {
       }
       SourcePos saved = include_site_;
       include_site_ = pos;
-      read(file, real_path, depth + 1, vhost);
+      read(file, real_path, depth + 1);
       include_site_ = saved;
     }
   }
@@ -294,10 +448,12 @@ class Loader {
 
   const FileSystem& fs_;
   Config& config_;
-  std::map<std::string, std::string> defines_;
+  StartupState state_;
+  Scope scope_;
   std::vector<fs::path> stack_;
   SourcePos include_site_;
 };
+
 
 bool wildcard_match(std::string_view pattern, std::string_view name) {
   return fnmatch(to_lower(pattern).c_str(), to_lower(name).c_str(), 0) == 0;
@@ -355,14 +511,14 @@ std::string VirtualHost::describe() const {
   return out + ")";
 }
 
-Result<Config> load_config(const FileSystem& fs, const fs::path& root) {
+Result<Config> load_config(const FileSystem& fs, const fs::path& root, const LoadOptions& options) {
   Config config;
   config.root = root;
-  config.server_root = root.parent_path().empty() ? fs::path(".") : root.parent_path();
   auto real = fs.write_target(root);
   if (!real.is_ok()) return real.status();
-  Loader loader(fs, config);
-  loader.read(root, real->lexically_normal(), 0, -1);
+  Loader loader(fs, config, options, root.parent_path().empty() ? fs::path(".") : root.parent_path());
+  loader.read(root, real->lexically_normal(), 0);
+  config.server_root = loader.server_root();
   if (!loader.root_status.is_ok()) return loader.root_status;
   if (!loader.errors.empty()) {
     std::string msg;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "apache/sections.h"
 #include "util/diag.h"
 #include "util/fs.h"
 
@@ -26,6 +27,12 @@ struct SslDirective {
   std::string real_file;
 };
 
+// Lines first..last of a file, 1-based, inclusive.
+struct LineRange {
+  int first = 0;
+  int last = 0;
+};
+
 struct VirtualHost {
   std::string file;       // as reached through Include (may be a symlink)
   std::string real_file;  // symlinks resolved: the file an edit replaces
@@ -34,7 +41,17 @@ struct VirtualHost {
   std::vector<std::string> addresses;  // as written: "*:443", "[::]:443", "_default_:443", "10.0.0.1"
   std::string server_name;             // first argument of ServerName, "" if none
   std::vector<std::string> aliases;    // every ServerAlias argument
-  std::vector<SslDirective> ssl;       // every SSLCertificate{Key,,Chain}File inside, nested sections too
+  std::vector<SslDirective> ssl;       // every SSLCertificate{Key,,Chain}File Apache reads inside, nested sections too
+  // Sections inside the block, in `file`, that Apache skips (an <IfDefine>
+  // that is false, ...): from their opening to their closing line. An edit
+  // leaves their bytes alone (VhostEdit::unread).
+  std::vector<LineRange> unread;
+  // In Config::vhosts: "" when Apache certainly reads the block; else why it
+  // may not (a section ecertctl cannot evaluate around it, or around its
+  // ServerName, ServerAlias or SSLCertificate*File lines): such a vhost is
+  // never chosen (see find_vhost). In Config::unread_vhosts: the section
+  // that keeps Apache from reading it.
+  std::string condition;
 
   // The value Apache would use (the last occurrence), if any.
   std::optional<std::string> ssl_value(std::string_view directive_name) const;
@@ -63,18 +80,37 @@ struct Config {
   fs::path root;         // apache.config
   fs::path server_root;  // ServerRoot, or the root file's directory
   std::vector<ConfigFile> files;      // every file read, in the order Apache reads them
-  std::vector<VirtualHost> vhosts;    // in config order
+  std::vector<VirtualHost> vhosts;    // in config order: the blocks Apache reads (or may read: see condition)
+  // Blocks inside a section Apache skips, for messages only: never a
+  // candidate, never edited. Only names, addresses and lines are filled in.
+  std::vector<VirtualHost> unread_vhosts;
   Diagnostics warnings;  // e.g. an unresolved ${VAR} in an Include, an unmatched optional glob
 };
 
-// Reads `root` and everything it includes. Include and IncludeOptional take
-// a file, a directory (every file inside, alphabetically) or a glob (matches
-// in alphabetical order); relative paths are relative to ServerRoot. Sections
-// (<IfModule>, <IfDefine>, <Directory>, ...) are entered but not evaluated:
-// a vhost inside any of them counts. Directive names are case-insensitive;
-// quoted arguments, backslash continuation lines, CRLF and ${VAR} from
-// Define and the environment are understood. A missing Include target or a
-// syntax error (unclosed section, include loop) is an error naming file:line.
+// Reads `root` and everything it includes, as Apache httpd 2.4 reads it at
+// startup. Include and IncludeOptional take a file, a directory (every file
+// inside, alphabetically) or a glob (matches in alphabetical order);
+// relative paths are relative to ServerRoot. Directive names are
+// case-insensitive; quoted arguments, backslash continuation lines, CRLF and
+// ${VAR} from Define and the environment are understood.
+//
+// Sections are evaluated as Apache evaluates them while it reads (see
+// sections.h): <IfDefine [!]NAME>, <IfModule [!]MODULE>, <IfFile [!]PATH>,
+// <IfDirective [!]NAME>, <IfSection [!]NAME>, <IfVersion [!][op] VERSION>,
+// nested and in order, against the -D names of `options` and the Defines and
+// UnDefines read so far, the modules compiled in (`options`) and LoadModule'd
+// so far (by identifier, ssl_module, or source file, mod_ssl.c), and
+// ServerRoot. Nothing inside a false section is read: no Include followed, no
+// Define, LoadModule or ServerRoot run, no vhost added to Config::vhosts (it
+// goes to Config::unread_vhosts), no SSL directive added to its vhost. A
+// <Macro> body is not read either (Apache reads it only where Use expands
+// it). A section ecertctl cannot evaluate (see StartupState) is read, and
+// the vhosts that depend on it carry VirtualHost::condition. Other sections
+// (<Directory>, ...) are entered.
+//
+// ${VAR} is substituted in the whole logical line before it is split into
+// words, as ap_resolve_env does; inside a skipped section nothing is
+// substituted.
 //
 // Details that mirror Apache 2.4: a directory is read recursively; a glob
 // may have wildcards in any component and does not match names starting
@@ -84,9 +120,11 @@ struct Config {
 // Include path it skips that include with a warning. ServerName keeps the
 // last occurrence, minus an "http(s)://" scheme and a ":port".
 // On failure the Status (kInvalid) lists every problem found, one
-// "file:line: error: what; what to do" per line; a root that cannot be read
-// returns the FileSystem's own status.
-Result<Config> load_config(const FileSystem& fs, const fs::path& root);
+// "file:line: error: what; what to do" per line: a missing Include target,
+// an unclosed section, an include loop, a section Apache refuses (one
+// without its argument, <IfVersion> without mod_version); a root that cannot
+// be read returns the FileSystem's own status.
+Result<Config> load_config(const FileSystem& fs, const fs::path& root, const LoadOptions& options = {});
 
 // What one vhost must say.
 struct SslSettings {
@@ -101,6 +139,9 @@ struct VhostEdit {
   // Directive names set by a file Included inside the block: they are edited
   // in that file (patch_directive_lines), so are not added to this one.
   std::vector<std::string> defined_in_includes;
+  // VirtualHost::unread of the block: SSL directives there are neither
+  // edited nor count as present; every byte there stays.
+  std::vector<LineRange> unread;
 };
 
 // Returns `content` with, in each listed <VirtualHost> block, every existing
@@ -108,7 +149,8 @@ struct VhostEdit {
 // argument replaced (keeping the directive's spelling, indentation, comments
 // after it, line endings) and each missing one added as a new line just
 // before </VirtualHost>, indented like the block's other directives, with
-// the file's line ending. Every other byte stays identical. Values with
+// the file's line ending. Lines inside an edit's `unread` ranges are
+// neither edited nor looked at. Every other byte stays identical. Values with
 // spaces or quotes are quoted. Errors when a listed line is not a
 // <VirtualHost> opening. An empty path in `settings` leaves that directive
 // alone (neither replaced nor added).

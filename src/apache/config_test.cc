@@ -85,6 +85,7 @@ TEST_CASE("config: /usr/local/apache layout with ServerRoot and conf/extra") {
   MemoryFileSystem fs;
   fs.add_file("/usr/local/apache/conf/httpd.conf",
               "ServerRoot \"/usr/local/apache\"\n"
+              "LoadModule ssl_module modules/mod_ssl.so\n"
               "Listen 80\n"
               "<IfModule ssl_module>\n"
               "Include conf/extra/httpd-ssl.conf\n"
@@ -176,6 +177,7 @@ TEST_CASE("config: wildcards in directory components, Define and ${VAR}") {
 TEST_CASE("config: a vhost spread over a file Included inside it") {
   MemoryFileSystem fs;
   fs.add_file("/c/httpd.conf",
+              "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
               "<VirtualHost *:443>\n"
               "  ServerName www.example.com\n"
               "  Include /c/ssl/www.conf\n"
@@ -194,7 +196,7 @@ TEST_CASE("config: a vhost spread over a file Included inside it") {
   CHECK(ssl[0].line == 1);
   CHECK(ssl[2].name == "SSLCertificateChainFile");
   CHECK(ssl[2].file == "/c/httpd.conf");
-  CHECK(ssl[2].line == 5);
+  CHECK(ssl[2].line == 6);
 }
 
 TEST_CASE("config: errors name file:line and what to do") {
@@ -262,3 +264,275 @@ TEST_CASE("Include / does not list the root inside itself") {
 }
 
 }  // namespace ecert::apache
+
+// Conditional sections, evaluated as Apache evaluates them at startup.
+namespace {
+
+Config load_ok(const MemoryFileSystem& fs, const LoadOptions& options = {}) {
+  auto config = load_config(fs, "/c/httpd.conf", options);
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  return *config;
+}
+
+std::vector<std::string> names_of(const std::vector<VirtualHost>& vhosts) {
+  std::vector<std::string> out;
+  for (const auto& vh : vhosts) out.push_back(vh.server_name);
+  return out;
+}
+
+std::string vhost(const std::string& name) { return "<VirtualHost *:443>\nServerName " + name + "\n</VirtualHost>\n"; }
+
+}  // namespace
+
+TEST_CASE("sections: each kind read when true and skipped when false, with negation") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/flag", "");
+  fs.add_file("/c/httpd.conf",
+              "<IfDefine ON>\n" + vhost("define-true") + "</IfDefine>\n"
+              "<IfDefine !ON>\n" + vhost("define-false") + "</IfDefine>\n"
+              "<IfModule mod_version.c>\n" + vhost("module-true") + "</IfModule>\n"
+              "<IfModule !version_module>\n" + vhost("module-false") + "</IfModule>\n"
+              "<IfFile /c/flag>\n" + vhost("file-true") + "</IfFile>\n"
+              "<IfFile /c/none>\n" + vhost("file-false") + "</IfFile>\n"
+              "<IfDirective LogFormat>\n" + vhost("directive-true") + "</IfDirective>\n"
+              "<IfDirective SSLEngine>\n" + vhost("directive-false") + "</IfDirective>\n"
+              "<IfSection VirtualHost>\n" + vhost("section-true") + "</IfSection>\n"
+              "<IfSection !VirtualHost>\n" + vhost("section-false") + "</IfSection>\n"
+              "<IfVersion >= 2.4>\n" + vhost("version-true") + "</IfVersion>\n"
+              "<IfVersion < 2.4>\n" + vhost("version-false") + "</IfVersion>\n");
+  LoadOptions options;
+  options.defines = {"ON"};
+  Config config = load_ok(fs, options);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"define-true", "module-true", "file-true",
+                                                              "directive-true", "section-true", "version-true"});
+  CHECK(names_of(config.unread_vhosts) == std::vector<std::string>{"define-false", "module-false", "file-false",
+                                                                     "directive-false", "section-false",
+                                                                     "version-false"});
+  for (const auto& vh : config.vhosts) CHECK(vh.condition.empty());
+  CHECK(config.unread_vhosts[0].condition == "<IfDefine !ON> at /c/httpd.conf:6 is false");
+  CHECK(config.unread_vhosts[0].line == 7);
+  CHECK(config.unread_vhosts[0].end_line == 9);
+}
+
+TEST_CASE("sections: nesting, and Define / UnDefine count only from where they are read") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<IfDefine LATER>\n" + vhost("before-define") + "</IfDefine>\n"
+              "Define LATER\n"
+              "<IfDefine LATER>\n" + vhost("after-define") + "</IfDefine>\n"
+              "<IfDefine LATER>\n"
+              "  <IfModule !mod_ssl.c>\n" + vhost("nested-true") + "  </IfModule>\n"
+              "  <IfModule mod_ssl.c>\n" + vhost("nested-false") + "  </IfModule>\n"
+              "</IfDefine>\n"
+              "UnDefine LATER\n"
+              "<IfDefine LATER>\n" + vhost("after-undefine") + "</IfDefine>\n"
+              "<IfDefine !LATER>\n  <IfDefine !NEVER>\n" + vhost("both-negated") + "  </IfDefine>\n</IfDefine>\n");
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"after-define", "nested-true", "both-negated"});
+  CHECK(names_of(config.unread_vhosts) ==
+        std::vector<std::string>{"before-define", "nested-false", "after-undefine"});
+}
+
+TEST_CASE("sections: -D names from the configtest argv") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", "<IfDefine STAGING>\n" + vhost("staging") + "</IfDefine>\n" +
+                                   "<IfDefine !STAGING>\n" + vhost("production") + "</IfDefine>\n");
+  CHECK(names_of(load_ok(fs).vhosts) == std::vector<std::string>{"production"});
+  LoadOptions options;
+  options.defines = defines_in_argv({"apache2ctl", "-D", "STAGING", "configtest"});
+  CHECK(names_of(load_ok(fs, options).vhosts) == std::vector<std::string>{"staging"});
+}
+
+TEST_CASE("sections: LoadModule by identifier and source file name, from where it is read; compiled-in list") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<IfModule ssl_module>\n" + vhost("before-load") + "</IfModule>\n"
+              "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
+              "<IfModule ssl_module>\n" + vhost("by-identifier") + "</IfModule>\n"
+              "<IfModule mod_ssl.c>\n" + vhost("by-file") + "</IfModule>\n"
+              "<IfModule mpm_prefork_module>\n" + vhost("prefork") + "</IfModule>\n");
+  CHECK(names_of(load_ok(fs).vhosts) == std::vector<std::string>{"by-identifier", "by-file"});
+  LoadOptions options;
+  options.compiled_modules = {"core.c", "mod_so.c", "http_core.c", "prefork.c", "mod_ssl.c"};
+  CHECK(names_of(load_ok(fs, options).vhosts) ==
+        std::vector<std::string>{"before-load", "by-identifier", "by-file", "prefork"});
+}
+
+TEST_CASE("sections: IfFile takes absolute paths and paths relative to the ServerRoot in effect") {
+  MemoryFileSystem fs;
+  fs.add_file("/srv/apache/conf/enabled", "");
+  fs.add_file("/c/httpd.conf",
+              "<IfFile /srv/apache/conf/enabled>\n" + vhost("absolute") + "</IfFile>\n"
+              "<IfFile conf/enabled>\n" + vhost("relative-to-c") + "</IfFile>\n"
+              "ServerRoot /srv/apache\n"
+              "<IfFile conf/enabled>\n" + vhost("relative-to-srv") + "</IfFile>\n"
+              "<IfFile !\"conf/enabled\">\n" + vhost("negated") + "</IfFile>\n");
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"absolute", "relative-to-srv"});
+}
+
+TEST_CASE("sections: nothing inside a false section is read: Include, Define, LoadModule, ServerRoot") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<IfDefine NEVER>\n"
+              "  Include /c/missing.conf\n"
+              "  Include /c/sites/*.conf\n"
+              "  Define SET\n"
+              "  LoadModule ssl_module modules/mod_ssl.so\n"
+              "  ServerRoot /elsewhere\n"
+              "  <VirtualHost ${UNDEFINED_ECERT_TEST}>\n"
+              "  </VirtualHost>\n"
+              "  <Directory /var/www\n"  // Apache does not look at a skipped tag's syntax
+              "  </Directory>\n"
+              "</IfDefine>\n"
+              "<IfDefine SET>\n" + vhost("set") + "</IfDefine>\n"
+              "<IfModule ssl_module>\n" + vhost("ssl") + "</IfModule>\n"
+              "Include sites/*.conf\n");
+  fs.add_file("/c/sites/a.conf", vhost("a"));
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"a"});
+  CHECK(config.server_root == "/c");
+  std::vector<std::string> read;
+  for (const auto& f : config.files) read.push_back(f.path.string());
+  CHECK(read == std::vector<std::string>{"/c/httpd.conf", "/c/sites/a.conf"});
+  CHECK(config.warnings.empty());
+  REQUIRE(config.unread_vhosts.size() == 3);
+  CHECK(config.unread_vhosts[0].addresses == std::vector<std::string>{"${UNDEFINED_ECERT_TEST}"});
+}
+
+TEST_CASE("sections: a skipped section still has to be closed, as Apache's reader requires") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", "<IfDefine NEVER>\n<VirtualHost *:443>\n</IfDefine>\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(!config.is_ok());
+  CHECK(config.status().message() ==
+        "/c/httpd.conf:3: error: </IfDefine> closes <VirtualHost> opened at line 2; add </VirtualHost> before it\n"
+        "/c/httpd.conf:1: error: <IfDefine> is not closed before the end of the file; add </IfDefine>");
+}
+
+TEST_CASE("sections: ${VAR} is substituted in the whole line before it is split into words") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "Define ADDRESSES \"*:443 [::]:443\"\n"
+              "Define NAMES \"b.example.com c.example.com\"\n"
+              "Define FLAG ON\n"
+              "Define ON\n"
+              "Define QUOTED \"'/etc/ssl/my cert.pem'\"\n"
+              "<IfDefine ${FLAG}>\n"
+              "<VirtualHost ${ADDRESSES}>\n"
+              "  ServerName a.example.com\n"
+              "  ServerAlias ${NAMES}\n"
+              "  SSLCertificateFile ${QUOTED}\n"
+              "</VirtualHost>\n"
+              "</IfDefine>\n");
+  Config config = load_ok(fs);
+  REQUIRE(config.vhosts.size() == 1);
+  const VirtualHost& vh = config.vhosts[0];
+  CHECK(vh.addresses == std::vector<std::string>{"*:443", "[::]:443"});
+  CHECK(vh.aliases == std::vector<std::string>{"b.example.com", "c.example.com"});
+  CHECK(vh.ssl_value("SSLCertificateFile") == "/etc/ssl/my cert.pem");
+}
+
+TEST_CASE("sections: a section Apache refuses is an error naming file:line") {
+  MemoryFileSystem fs;
+  SUBCASE("no argument") {
+    fs.add_file("/c/httpd.conf", "Listen 443\n<IfModule>\n</IfModule>\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:2: error: <IfModule> needs an argument; add one or remove the section");
+  }
+  SUBCASE("IfVersion without mod_version") {
+    fs.add_file("/c/httpd.conf", "<IfVersion >= 2.4>\n</IfVersion>\n");
+    LoadOptions options;
+    options.compiled_modules = {"core.c", "mod_so.c"};
+    auto config = load_config(fs, "/c/httpd.conf", options);
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:1: error: <IfVersion> is mod_version's section, and mod_version is neither compiled in nor "
+          "loaded before it; add LoadModule version_module before it or remove the section");
+  }
+  SUBCASE("a variable name with ':'") {
+    fs.add_file("/c/httpd.conf", "Define a:b 1\n");
+    auto config = load_config(fs, "/c/httpd.conf");
+    REQUIRE(!config.is_ok());
+    CHECK(config.status().message() ==
+          "/c/httpd.conf:1: error: Define a:b: Apache refuses a variable name with ':'; rename it");
+  }
+}
+
+TEST_CASE("sections: a <Macro> body is not a vhost Apache reads") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "LoadModule macro_module modules/mod_macro.so\n"
+              "<Macro Site $name>\n" + vhost("$name") + "</Macro>\n" + vhost("www.example.com"));
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"www.example.com"});
+  REQUIRE(config.unread_vhosts.size() == 1);
+  CHECK(config.unread_vhosts[0].condition ==
+        "<Macro Site $name> at /c/httpd.conf:2: a <Macro> body is read only where a Use line expands it");
+}
+
+TEST_CASE("sections: a false section inside a vhost is left out of it and recorded as unread lines") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  <IfModule mod_gnutls.c>\n"
+              "    ServerAlias old.example.com\n"
+              "    SSLCertificateChainFile /old/chain.pem\n"
+              "  </IfModule>\n"
+              "  <IfModule mod_version.c>\n"
+              "    SSLCertificateFile /live/cert.pem\n"
+              "  </IfModule>\n"
+              "</VirtualHost>\n");
+  Config config = load_ok(fs);
+  REQUIRE(config.vhosts.size() == 1);
+  const VirtualHost& vh = config.vhosts[0];
+  CHECK(vh.aliases.empty());
+  REQUIRE(vh.ssl.size() == 1);
+  CHECK(vh.ssl[0].line == 8);
+  REQUIRE(vh.unread.size() == 1);
+  CHECK(vh.unread[0].first == 3);
+  CHECK(vh.unread[0].last == 6);
+  CHECK(vh.condition.empty());
+}
+
+TEST_CASE("sections: what ecertctl cannot evaluate is read, and the vhosts that depend on it are marked") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "LoadModule security2_module /usr/lib/apache2/modules/mod_security2.so\n"
+              "<IfDirective SecRuleEngine>\n"
+              "  Define WAF\n"
+              "  Include /c/waf.conf\n"
+              "</IfDirective>\n"
+              "<IfDefine WAF>\n" + vhost("waf") + "</IfDefine>\n"
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  <IfDirective SecRuleEngine>\n"
+              "    SecRuleEngine On\n"
+              "  </IfDirective>\n"
+              "</VirtualHost>\n");
+  fs.add_file("/c/waf.conf", vhost("included"));
+  Config config = load_ok(fs);
+  REQUIRE(names_of(config.vhosts) == std::vector<std::string>{"included", "waf", "www.example.com"});
+  const std::string cannot =
+      "<IfDirective SecRuleEngine> at /c/httpd.conf:2 cannot be evaluated: no module ecertctl knows registers "
+      "SecRuleEngine, and it does not know which ones security2_module registers";
+  CHECK(config.vhosts[0].condition == cannot);
+  CHECK(config.vhosts[1].condition ==
+        "<IfDefine WAF> at /c/httpd.conf:6 cannot be evaluated: WAF is Defined or UnDefined inside <IfDirective "
+        "SecRuleEngine> at /c/httpd.conf:2");
+  CHECK(config.vhosts[2].condition.empty());  // nothing it serves depends on the section inside it
+}
+
+TEST_CASE("sections: a section name written with ${VAR} opens and closes where Apache reads it") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "Define IF IfDefine\n"
+              "<${IF} !NEVER>\n" + vhost("read") + "</${IF}>\n"
+              "<${IF} NEVER>\n" + vhost("skipped") + "</IfDefine>\n");
+  Config config = load_ok(fs);
+  CHECK(names_of(config.vhosts) == std::vector<std::string>{"read"});
+  CHECK(names_of(config.unread_vhosts) == std::vector<std::string>{"skipped"});
+}

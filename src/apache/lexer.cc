@@ -7,7 +7,9 @@ namespace ecert::apache {
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+// apr_isspace. A '\n' only ever appears in text substituted from the
+// environment: tokenize splits physical lines on it first.
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n'; }
 
 // A logical line with continuations removed, and where each byte came from.
 struct Joined {
@@ -155,11 +157,31 @@ std::vector<LogicalLine> tokenize(std::string_view text) {
     }
     line.last_line = lineno;
     classify(line, joined, text);
+    line.text = std::move(joined.text);
     pos = line.next;
     ++lineno;
     lines.push_back(std::move(line));
   }
   return lines;
+}
+
+LogicalLine parse_logical_line(std::string_view text) {
+  LogicalLine line;
+  line.line = line.last_line = 1;
+  line.end = line.next = text.size();
+  Joined joined{std::string(text), {}};
+  joined.raw.resize(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) joined.raw[i] = i;
+  classify(line, joined, text);
+  line.text = std::move(joined.text);
+  return line;
+}
+
+std::vector<std::string> split_arguments(std::string_view text) {
+  std::vector<std::string> out;
+  std::string s(text);
+  for (Word& w : split_words(s, 0, s.size())) out.push_back(std::move(w.value));
+  return out;
 }
 
 }  // namespace ecert::apache

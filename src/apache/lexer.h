@@ -12,6 +12,11 @@
 //  - arguments split on whitespace; an argument starting with " or ' runs to
 //    the matching quote, inside which a backslash escapes that quote;
 //  - "<Name args>" opens a section, "</Name>" closes it.
+//
+// The reader substitutes ${VAR} in a logical line's text before splitting it
+// into words, as httpd does (ap_resolve_env on the whole line in
+// server/config.c), so it splits the substituted text again with
+// parse_logical_line; the editor works on the raw tokens.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +46,7 @@ struct LogicalLine {
   std::size_t name_end = 0;  // raw offset just past the name (past '<Name' for sections)
   std::vector<Token> args;   // for sections: the words before the closing '>'
   std::string rest_after_first_arg;  // logical text after args[0] (for rewriting joined lines)
+  std::string text;          // the logical line as Apache reads it: continuations joined, ${VAR} as written
   std::string error;         // syntax problem on this line, "" if none
 
   bool continued() const { return last_line != line; }
@@ -49,6 +55,15 @@ struct LogicalLine {
 
 // Splits `text` into logical lines covering it entirely, in order.
 std::vector<LogicalLine> tokenize(std::string_view text);
+
+// Classifies one logical line given as text (a LogicalLine::text after
+// ${VAR} substitution): kind, name, args and error as tokenize would give
+// them; byte offsets are into `text`, line numbers are 1.
+LogicalLine parse_logical_line(std::string_view text);
+
+// The words of `text` as ap_getword_conf splits them: on blanks, quotes
+// grouping, unquoted and unescaped.
+std::vector<std::string> split_arguments(std::string_view text);
 
 bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s);

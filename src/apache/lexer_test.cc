@@ -73,3 +73,29 @@ TEST_CASE("lexer: odd inputs do not crash") {
   REQUIRE(comment_cont.size() == 2);  // the continued comment swallows the next line, as in Apache
   CHECK(comment_cont[0].kind == Kind::kComment);
 }
+
+TEST_CASE("lexer: each line keeps its logical text; a substituted text is split again like a line") {
+  std::string text = "  ServerAlias a.example.com \\\r\n     b.example.com\r\n<IfDefine ${X}>\n";
+  auto lines = tokenize(text);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].text == "  ServerAlias a.example.com      b.example.com");
+  CHECK(lines[1].text == "<IfDefine ${X}>");
+
+  LogicalLine section = parse_logical_line("<IfDefine  !STAGING > # trailing");
+  CHECK(section.kind == Kind::kSectionOpen);
+  CHECK(section.name == "IfDefine");
+  CHECK(section.text.substr(section.name_end) == "  !STAGING > # trailing");
+  REQUIRE(section.args.size() == 1);
+  CHECK(section.args[0].value == "!STAGING");
+
+  // Values substituted from the environment may hold any blank, a newline too (apr_isspace).
+  LogicalLine directive = parse_logical_line("ServerAlias \"x y\"\nz\t'w'");
+  CHECK(directive.kind == Kind::kDirective);
+  REQUIRE(directive.args.size() == 3);
+  CHECK(directive.args[0].value == "x y");
+  CHECK(directive.args[1].value == "z");
+  CHECK(directive.args[2].value == "w");
+
+  CHECK(split_arguments("  \"/srv/a b\" !x 'it\\'s'  ") == std::vector<std::string>{"/srv/a b", "!x", "it's"});
+  CHECK(split_arguments("   ").empty());
+}

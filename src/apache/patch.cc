@@ -66,6 +66,12 @@ bool is_ssl_directive(const LogicalLine& line) {
   return false;
 }
 
+bool inside(const std::vector<LineRange>& ranges, int line) {
+  for (const LineRange& r : ranges)
+    if (line >= r.first && line <= r.last) return true;
+  return false;
+}
+
 std::string_view file_eol(const std::vector<LogicalLine>& lines) {
   for (const auto& l : lines)
     if (!l.eol.empty()) return l.eol;
@@ -95,7 +101,7 @@ Status edit_block(std::string_view content, const std::vector<LogicalLine>& line
     if (!first_inside) first_inside = &line;
     if (line.kind == Kind::kSectionOpen) ++depth;
     if (line.kind == Kind::kSectionClose) --depth;
-    if (!is_ssl_directive(line)) continue;
+    if (!is_ssl_directive(line) || inside(edit.unread, line.line)) continue;
     for (const char* name : kSslDirectives) {
       if (!line.is(name) || setting_for(edit.settings, name).empty()) continue;
       seen[name] = true;

@@ -10,6 +10,14 @@ namespace {
 
 const SslSettings kNew{"/etc/ecert/www.key", "/etc/ecert/www.cer", "/etc/ecert/hkpostca.crt"};
 
+// The texts below wrap vhosts in <IfModule mod_ssl.c>: read them as a binary
+// with mod_ssl compiled in would.
+LoadOptions ssl_compiled_in() {
+  LoadOptions options;
+  options.compiled_modules = {"core.c", "mod_so.c", "http_core.c", "mod_ssl.c"};
+  return options;
+}
+
 std::vector<std::string> physical_lines(std::string_view s) {
   std::vector<std::string> out;
   std::size_t pos = 0;
@@ -60,7 +68,7 @@ void check_patched(const std::string& before, const std::string& after, const st
   CHECK(removed_ssl <= d.added.size());
   MemoryFileSystem fs;
   fs.add_file("/c/httpd.conf", after);
-  auto config = load_config(fs, "/c/httpd.conf");
+  auto config = load_config(fs, "/c/httpd.conf", ssl_compiled_in());
   REQUIRE_MESSAGE(config.is_ok(), config.status().message());
   bool found = false;
   for (const auto& vh : config->vhosts) {
@@ -74,7 +82,7 @@ void check_patched(const std::string& before, const std::string& after, const st
 }
 
 std::string patch(const std::string& text, int line, const SslSettings& settings = kNew) {
-  auto out = patch_config_text(text, {VhostEdit{line, settings, {}}});
+  auto out = patch_config_text(text, {VhostEdit{line, settings, {}, {}}});
   REQUIRE_MESSAGE(out.is_ok(), out.status().message());
   return *out;
 }
@@ -131,7 +139,7 @@ TEST_CASE("patch: CRLF block gets CRLF lines; no directive inside uses the closi
 TEST_CASE("patch: no trailing newline at the end of the file") {
   std::string before = "<VirtualHost *:443>\nServerName www.example.com\nSSLCertificateFile /old.pem</VirtualHost>";
   // "</VirtualHost>" glued to a directive is not a closing tag; the block is unclosed.
-  CHECK(!patch_config_text(before, {VhostEdit{1, kNew, {}}}).is_ok());
+  CHECK(!patch_config_text(before, {VhostEdit{1, kNew, {}, {}}}).is_ok());
   std::string ok = "<VirtualHost *:443>\nServerName www.example.com\nSSLCertificateFile /old.pem\n</VirtualHost>";
   std::string after = patch(ok, 1);
   CHECK(after ==
@@ -189,7 +197,7 @@ TEST_CASE("patch: quoted paths, odd spelling, text after the argument, nested se
         "</virtualhost>\n");
   MemoryFileSystem fs;
   fs.add_file("/c/httpd.conf", after);
-  auto config = load_config(fs, "/c/httpd.conf");
+  auto config = load_config(fs, "/c/httpd.conf", ssl_compiled_in());
   REQUIRE(config.is_ok());
   CHECK(config->vhosts[0].ssl_value("SSLCertificateFile") == spaced.cert_file);
   CHECK(config->vhosts[0].ssl_value("SSLCertificateKeyFile") == spaced.key_file);
@@ -204,14 +212,14 @@ TEST_CASE("patch: several vhosts in one file; only the listed blocks change, all
       "  SSLCertificateFile /older.pem\n</VirtualHost>\n"
       "<VirtualHost *:443>\n  ServerName b.example.com\n</VirtualHost>\n";
   SslSettings b{"/b.key", "/b.cer", "/b.crt"};
-  auto out = patch_config_text(before, {VhostEdit{8, kNew, {}}, VhostEdit{13, b, {}}});
+  auto out = patch_config_text(before, {VhostEdit{8, kNew, {}, {}}, VhostEdit{13, b, {}, {}}});
   REQUIRE_MESSAGE(out.is_ok(), out.status().message());
   check_patched(before, *out, "www.example.com");
   check_patched(before, *out, "b.example.com", b);
   CHECK(out->find("  SSLCertificateFile /a.pem\n") != std::string::npos);
   CHECK(out->find("/old") == std::string::npos);  // every occurrence in the block is replaced
 
-  auto bad = patch_config_text(before, {VhostEdit{2, kNew, {}}});
+  auto bad = patch_config_text(before, {VhostEdit{2, kNew, {}, {}}});
   REQUIRE(!bad.is_ok());
   CHECK(bad.status().message() ==
         "line 2 is not a <VirtualHost> opening (the file changed since it was read?); read the config again");
@@ -219,7 +227,7 @@ TEST_CASE("patch: several vhosts in one file; only the listed blocks change, all
 
 TEST_CASE("patch: values Apache cannot read are refused") {
   SslSettings nl{"/a\nb", "/c", "/d"};
-  CHECK(!patch_config_text("<VirtualHost *:443>\n</VirtualHost>\n", {VhostEdit{1, nl, {}}}).is_ok());
+  CHECK(!patch_config_text("<VirtualHost *:443>\n</VirtualHost>\n", {VhostEdit{1, nl, {}, {}}}).is_ok());
 }
 
 TEST_CASE("patch: a vhost whose directives are set in an Included file gets only the missing ones") {
@@ -228,7 +236,7 @@ TEST_CASE("patch: a vhost whose directives are set in an Included file gets only
       "  ServerName www.example.com\n"
       "  Include /c/ssl/www.conf\n"
       "</VirtualHost>\n";
-  auto block = patch_config_text(vhost, {VhostEdit{1, kNew, {"SSLCertificateFile", "SSLCertificateKeyFile"}}});
+  auto block = patch_config_text(vhost, {VhostEdit{1, kNew, {"SSLCertificateFile", "SSLCertificateKeyFile"}, {}}});
   REQUIRE_MESSAGE(block.is_ok(), block.status().message());
   CHECK(*block ==
         "<VirtualHost *:443>\n"
@@ -261,7 +269,7 @@ TEST_CASE("patch: random fragments neither crash the reader nor the editor") {
     auto config = load_config(fs, "/c/httpd.conf");
     for (const auto& line : tokenize(text)) {
       if (line.kind != LogicalLine::Kind::kSectionOpen) continue;
-      auto out = patch_config_text(text, {VhostEdit{line.line, kNew, {}}});
+      auto out = patch_config_text(text, {VhostEdit{line.line, kNew, {}, {}}});
       if (out.is_ok()) CHECK(out->compare(0, line.next, text, 0, line.next) == 0);  // nothing before the block moves
     }
   }
@@ -280,3 +288,81 @@ TEST_CASE("a quoted argument stays quoted, so text glued after its closing quote
 }
 
 }  // namespace ecert::apache
+
+TEST_CASE("patch: the live vhost changes; the duplicates Apache does not read stay byte for byte") {
+  const std::string before =
+      "<IfDefine STAGING>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/staging.pem\r\n"
+      "  SSLCertificateKeyFile /etc/ssl/staging.key\r\n"
+      "</VirtualHost>\r\n"
+      "</IfDefine>\r\n"
+      "<IfModule mod_gnutls.c>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/gnutls.pem\r\n"
+      "</VirtualHost>\r\n"
+      "</IfModule>\r\n"
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /etc/ssl/live.pem\r\n"
+      "</VirtualHost>\r\n";
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", before);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  REQUIRE(config->vhosts.size() == 1);
+  const VirtualHost& vh = config->vhosts[0];
+  auto patched = patch_config_text(before, {VhostEdit{vh.line, kNew, {}, vh.unread}});
+  REQUIRE_MESSAGE(patched.is_ok(), patched.status().message());
+  const std::string& after = *patched;
+  const std::size_t live = before.find("<VirtualHost *:443>\r\n  ServerName www.example.com\r\n  SSLCertificateFile /etc/ssl/live");
+  CHECK(after.compare(0, live, before, 0, live) == 0);  // both stale blocks, every byte
+  CHECK(after.substr(live) ==
+        "<VirtualHost *:443>\r\n"
+        "  ServerName www.example.com\r\n"
+        "  SSLCertificateFile /etc/ecert/www.cer\r\n"
+        "  SSLCertificateKeyFile /etc/ecert/www.key\r\n"
+        "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\r\n"
+        "</VirtualHost>\r\n");
+}
+
+TEST_CASE("patch: SSL lines in a false section inside the vhost are neither edited nor taken as present") {
+  const std::string before =
+      "<VirtualHost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  SSLCertificateFile /etc/ssl/live.pem\n"
+      "  <IfDefine OLD_CHAIN>\n"
+      "    SSLCertificateChainFile /etc/ssl/old-chain.pem\n"
+      "    SSLCertificateKeyFile /etc/ssl/old.key\n"
+      "  </IfDefine>\n"
+      "  SSLCertificateKeyFile /etc/ssl/live.key\n"
+      "</VirtualHost>\n";
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", before);
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  const VirtualHost& vh = config->vhosts.at(0);
+  CHECK(!vh.ssl_value("SSLCertificateChainFile"));
+  const std::string expected =
+      "<VirtualHost *:443>\n"
+      "  ServerName www.example.com\n"
+      "  SSLCertificateFile /etc/ecert/www.cer\n"
+      "  <IfDefine OLD_CHAIN>\n"
+      "    SSLCertificateChainFile /etc/ssl/old-chain.pem\n"
+      "    SSLCertificateKeyFile /etc/ssl/old.key\n"
+      "  </IfDefine>\n"
+      "  SSLCertificateKeyFile /etc/ecert/www.key\n"
+      "  SSLCertificateChainFile /etc/ecert/hkpostca.crt\n"
+      "</VirtualHost>\n";
+  VhostEdit edit{vh.line, kNew, {}, vh.unread};
+  auto after = patch_config_text(before, {edit});
+  REQUIRE(after.is_ok());
+  CHECK(*after == expected);
+  // Without the unread ranges the editor cannot know: it would rewrite the
+  // skipped lines and add no chain Apache reads.
+  auto blind = patch_config_text(before, {VhostEdit{vh.line, kNew, {}, {}}});
+  REQUIRE(blind.is_ok());
+  CHECK(*blind != expected);
+}

@@ -12,6 +12,34 @@ bool in_file(const VirtualHost& vh, const fs::path& wanted) {
 
 std::string where(const VirtualHost& vh) { return vh.file + ":" + std::to_string(vh.line); }
 
+// "; /c/a.conf:3 serves www.example.com but Apache does not read it (<IfDefine
+// STAGING> at /c/a.conf:1 is false)" for each unread vhost that would have
+// matched: the likely reason a site finds no vhost.
+std::string unread_note(const Config& config, const VhostQuery& query, const std::optional<fs::path>& only) {
+  std::string note;
+  for (const VirtualHost& vh : config.unread_vhosts)
+    if (vh.listens_on(query.port) && (!only || in_file(vh, *only)) && vh.serves(query.server_name))
+      note += "; " + where(vh) + " serves " + query.server_name + " but Apache does not read it (" + vh.condition + ")";
+  return note;
+}
+
+// Several blocks, or blocks Apache may not read: an error naming them.
+Status ambiguous(const std::vector<const VirtualHost*>& matches, const VhostQuery& query, const std::string& port) {
+  std::vector<const VirtualHost*> sure, unsure;
+  for (const VirtualHost* vh : matches) (vh->condition.empty() ? sure : unsure).push_back(vh);
+  if (sure.size() > 1) {
+    std::string list;
+    for (const VirtualHost* vh : matches) list += (list.empty() ? "" : ", ") + where(*vh);
+    return Status::conflict(std::to_string(matches.size()) + " <VirtualHost> blocks on port " + port + " serve " +
+                            query.server_name + ": " + list + "; keep one or set vhost.file");
+  }
+  std::string list;
+  for (const VirtualHost* vh : unsure) list += (list.empty() ? "" : "; ") + where(*vh) + ": " + vh->condition;
+  return Status::conflict("ecertctl cannot tell whether Apache reads the <VirtualHost> on port " + port + " that serves " +
+                          query.server_name + " (" + list + "); put it under a section ecertctl evaluates (<IfModule>, "
+                          "<IfDefine>) or set vhost.file to the file of the block Apache reads");
+}
+
 }  // namespace
 
 Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& query) {
@@ -33,21 +61,19 @@ Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& qu
   if (candidates.empty()) {
     std::string scope = only ? only->string() + " (vhost.file)" : config.root.string() + " or the files it includes";
     return Status::not_found("no <VirtualHost> on port " + port + " in " + scope + "; add a <VirtualHost *:" + port +
-                             "> block with ServerName " + query.server_name + " or set vhost.port");
+                             "> block with ServerName " + query.server_name + " or set vhost.port" +
+                             unread_note(config, query, only));
   }
   const auto& matches = exact.empty() ? wildcard : exact;
-  if (matches.size() == 1) return matches.front();
+  if (matches.size() == 1 && matches.front()->condition.empty()) return matches.front();
   if (matches.empty()) {
     std::string list;
     for (const VirtualHost* vh : candidates) list += (list.empty() ? "" : ", ") + vh->describe();
     return Status::not_found("no <VirtualHost> on port " + port + " serves " + query.server_name +
                              "; candidates: " + list + "; add ServerName " + query.server_name +
-                             " to one of them or set vhost.server_name");
+                             " to one of them or set vhost.server_name" + unread_note(config, query, only));
   }
-  std::string list;
-  for (const VirtualHost* vh : matches) list += (list.empty() ? "" : ", ") + where(*vh);
-  return Status::conflict(std::to_string(matches.size()) + " <VirtualHost> blocks on port " + port + " serve " +
-                          query.server_name + ": " + list + "; keep one or set vhost.file");
+  return ambiguous(matches, query, port);
 }
 
 namespace {
@@ -94,8 +120,8 @@ Result<const VirtualHost*> VhostIndex::find(const VhostQuery& query) const {
           config_.vhosts[i].match_name(query.server_name) == VirtualHost::NameMatch::kWildcard)
         wildcard.push_back(&config_.vhosts[i]);
   const auto& matches = exact.empty() ? wildcard : exact;
-  if (matches.size() == 1) return matches.front();
-  return find_vhost(config_, query);  // none or several: the full scan words the error
+  if (matches.size() == 1 && matches.front()->condition.empty()) return matches.front();
+  return find_vhost(config_, query);  // none, several or unsure: the full scan words the error
 }
 
 }  // namespace ecert::apache

@@ -17,8 +17,12 @@ struct VhostQuery {
 };
 
 // Exactly one vhost on `port` whose ServerName/ServerAlias serves the name
-// (exact matches win over wildcard aliases). None or several is an error
-// listing the candidates by file:line, and saying what to do.
+// (exact matches win over wildcard aliases), among the blocks Apache reads
+// (Config::vhosts). None or several is an error listing the candidates by
+// file:line, and saying what to do; "none" also names the unread blocks
+// (Config::unread_vhosts) that would have matched, and why Apache skips
+// them. A match whose VirtualHost::condition is set (Apache may not read it)
+// is never returned: the error names it and its condition.
 Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& query);
 
 // find_vhost for many queries against one config: names are indexed once,

@@ -18,12 +18,13 @@ Config load(MemoryFileSystem& fs) {
 TEST_CASE("find_vhost: the 443 vhost wins over the :80 one with the same ServerName") {
   MemoryFileSystem fs;
   fs.add_file("/etc/apache2/apache2.conf",
+              "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
               "<VirtualHost *:80>\n  ServerName www.example.com\n</VirtualHost>\n"
               "<IfModule mod_ssl.c>\n<VirtualHost *:443>\n  ServerName www.example.com\n</VirtualHost>\n</IfModule>\n");
   Config config = load(fs);
   auto vh = find_vhost(config, {"WWW.example.com", 443, {}});
   REQUIRE_MESSAGE(vh.is_ok(), vh.status().message());
-  CHECK((*vh)->line == 5);
+  CHECK((*vh)->line == 6);
 }
 
 TEST_CASE("find_vhost: exact names win over wildcard aliases") {
@@ -131,3 +132,105 @@ TEST_CASE("VhostIndex answers like find_vhost") {
 }
 
 }  // namespace ecert::apache
+
+namespace {
+
+// A live vhost and two stale duplicates Apache never reads: one for a
+// STAGING define that is not given, one for a module that is not loaded.
+MemoryFileSystem stale_duplicates() {
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf",
+              "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"
+              "IncludeOptional sites-enabled/*.conf\n");
+  fs.add_file("/etc/apache2/sites-enabled/www.conf",
+              "<IfDefine STAGING>\n"
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  SSLCertificateFile /etc/ssl/staging.pem\n"
+              "</VirtualHost>\n"
+              "</IfDefine>\n"
+              "<IfModule mod_gnutls.c>\n"
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  GnuTLSCertificateFile /etc/ssl/gnutls.pem\n"
+              "</VirtualHost>\n"
+              "</IfModule>\n"
+              "<IfModule mod_ssl.c>\n"
+              "<VirtualHost *:443>\n"
+              "  ServerName www.example.com\n"
+              "  SSLCertificateFile /etc/ssl/live.pem\n"
+              "</VirtualHost>\n"
+              "</IfModule>\n");
+  return fs;
+}
+
+}  // namespace
+
+TEST_CASE("find_vhost: a duplicate inside a false <IfDefine> or <IfModule> is not a candidate") {
+  MemoryFileSystem fs = stale_duplicates();
+  Config config = load(fs);
+  REQUIRE(config.vhosts.size() == 1);
+  auto vh = find_vhost(config, {"www.example.com", 443, {}});
+  REQUIRE_MESSAGE(vh.is_ok(), vh.status().message());
+  CHECK((*vh)->line == 14);
+  CHECK((*vh)->ssl_value("SSLCertificateFile") == "/etc/ssl/live.pem");
+  VhostIndex index(config);
+  auto fast = index.find({"www.example.com", 443, {}});
+  REQUIRE(fast.is_ok());
+  CHECK(*fast == *vh);
+
+  // With -D STAGING Apache reads the staging block too: now two blocks match.
+  LoadOptions staging;
+  staging.defines = {"STAGING"};
+  auto with_staging = load_config(fs, "/etc/apache2/apache2.conf", staging);
+  REQUIRE(with_staging.is_ok());
+  auto both = find_vhost(*with_staging, {"www.example.com", 443, {}});
+  REQUIRE(!both.is_ok());
+  CHECK(both.status().message() ==
+        "2 <VirtualHost> blocks on port 443 serve www.example.com: /etc/apache2/sites-enabled/www.conf:2, "
+        "/etc/apache2/sites-enabled/www.conf:14; keep one or set vhost.file");
+}
+
+TEST_CASE("find_vhost: when nothing Apache reads serves the name, the unread blocks that would are named") {
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf",
+              "<IfDefine STAGING>\n<VirtualHost *:443>\n  ServerName www.example.com\n</VirtualHost>\n</IfDefine>\n"
+              "<VirtualHost *:443>\n  ServerName other.example.com\n</VirtualHost>\n");
+  Config config = load(fs);
+  auto vh = find_vhost(config, {"www.example.com", 443, {}});
+  REQUIRE(!vh.is_ok());
+  CHECK(vh.status().message() ==
+        "no <VirtualHost> on port 443 serves www.example.com; candidates: /etc/apache2/apache2.conf:6 (*:443, "
+        "ServerName other.example.com); add ServerName www.example.com to one of them or set vhost.server_name; "
+        "/etc/apache2/apache2.conf:2 serves www.example.com but Apache does not read it (<IfDefine STAGING> at "
+        "/etc/apache2/apache2.conf:1 is false)");
+  CHECK(VhostIndex(config).find({"www.example.com", 443, {}}).status().message() == vh.status().message());
+  auto none_on_port = find_vhost(config, {"www.example.com", 8443, {}});
+  CHECK(none_on_port.status().message().find("serves www.example.com but Apache does not read it") ==
+        std::string::npos);  // the unread block is on 443
+}
+
+TEST_CASE("find_vhost: a block Apache may or may not read is never chosen") {
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf",
+              "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n"
+              "<IfDirective PHPIniDir>\n"
+              "<VirtualHost *:443>\n  ServerName www.example.com\n</VirtualHost>\n"
+              "</IfDirective>\n"
+              "<VirtualHost *:443>\n  ServerName shop.example.com\n</VirtualHost>\n");
+  Config config = load(fs);
+  REQUIRE(config.vhosts.size() == 2);
+  const std::string expected =
+      "ecertctl cannot tell whether Apache reads the <VirtualHost> on port 443 that serves www.example.com "
+      "(/etc/apache2/apache2.conf:3: <IfDirective PHPIniDir> at /etc/apache2/apache2.conf:2 cannot be evaluated: no "
+      "module ecertctl knows registers PHPIniDir, and it does not know which ones php_module registers); put it "
+      "under a section ecertctl evaluates (<IfModule>, <IfDefine>) or set vhost.file to the file of the block "
+      "Apache reads";
+  auto vh = find_vhost(config, {"www.example.com", 443, {}});
+  REQUIRE(!vh.is_ok());
+  CHECK(vh.status().message() == expected);
+  CHECK(VhostIndex(config).find({"www.example.com", 443, {}}).status().message() == expected);
+  auto shop = VhostIndex(config).find({"shop.example.com", 443, {}});
+  REQUIRE(shop.is_ok());
+  CHECK((*shop)->line == 7);
+}

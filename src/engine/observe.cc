@@ -429,7 +429,9 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   CaCache cas(in);
 
   std::optional<apache::VhostIndex> vhosts;
-  if (auto loaded = apache::load_config(fs, manifest.apache.config)) {
+  apache::LoadOptions apache_options;  // compiled-in modules and version: the defaults (Debian 12's apache2)
+  apache_options.defines = apache::defines_in_argv(manifest.apache.configtest);
+  if (auto loaded = apache::load_config(fs, manifest.apache.config, apache_options)) {
     auto config = std::make_shared<const apache::Config>(std::move(*loaded));
     obs.apache_config = config;
     for (const auto& file : config->files) obs.inputs[file.real_path.string()] = sha256_hex(file.content);

@@ -209,5 +209,21 @@ TEST_CASE("observe: a key that is not encrypted needs no witness") {
   CHECK_FALSE(o.sites[1].key.encrypted);
 }
 
+TEST_CASE("observe: the -D names of apache.configtest decide which vhosts Apache reads") {
+  World w;
+  w.fs.add_file("/etc/apache2/apache2.conf",
+                "<IfDefine STAGING>\n<VirtualHost *:443>\n  ServerName www.a.example\n</VirtualHost>\n</IfDefine>\n");
+  std::string text = kManifest;
+  text.replace(text.find("apache:\n"), 8, "apache:\n  configtest: [apache2ctl, -D, STAGING, configtest]\n");
+  auto staging = load_manifest_text(text, "/srv/ecert.yaml");
+  REQUIRE(staging.ok());
+  const Observed with_define = observe(staging.manifest, w.fs, ObserveOptions{0, nullptr, {}});
+  REQUIRE_MESSAGE(with_define.sites[0].vhost.vhost, with_define.sites[0].vhost.error.message());
+  CHECK(with_define.sites[0].vhost.vhost->line == 2);
+  const Observed without = w.run(nullptr);
+  CHECK(without.sites[0].vhost.vhost == nullptr);
+  CHECK(without.sites[0].vhost.error.message().find("Apache does not read it (<IfDefine STAGING>") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace ecert

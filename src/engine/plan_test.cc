@@ -103,6 +103,10 @@ std::string vhost_text(const Site& s, bool configured, const std::string& key) {
   return text + "</VirtualHost>\n";
 }
 
+std::string vhost_conf_with(const Site& s, const std::string& inside) {
+  return "<VirtualHost *:443>\n    ServerName " + s.name + "\n" + inside + "</VirtualHost>\n";
+}
+
 // The one vhost of a config whose root includes `files` (path -> text).
 std::shared_ptr<const apache::Config> config_of(const std::map<std::string, std::string>& files,
                                                 const std::string& root_text) {
@@ -407,6 +411,16 @@ TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error
     CHECK(p.config_writes[1].after == "SSLCertificateFile /srv/ssl.crt/www.cer\n");
     CHECK(p.config_writes[0].after.find("SSLCertificateKeyFile /srv/ssl.key/www.key") != std::string::npos);
     CHECK(p.config_writes[0].after.find("SSLCertificateFile") == std::string::npos);  // set in the Included file
+  }
+  SUBCASE("SSL lines in a section Apache skips are left as they are, and not taken as set") {
+    const std::string skipped = "    <IfDefine OLD_CHAIN>\n    SSLCertificateChainFile /old/chain.crt\n    </IfDefine>\n";
+    auto config = config_of({{kVhostFile, vhost_conf_with(s, skipped)}}, "IncludeOptional sites-enabled/*.conf\n");
+    f.vhost.vhost = &config->vhosts.at(0);
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    REQUIRE(p.config_writes.size() == 1);
+    CHECK(p.config_writes[0].after == vhost_conf_with(s, skipped + "    SSLCertificateFile /srv/ssl.crt/www.cer\n"
+                                                                   "    SSLCertificateKeyFile /srv/ssl.key/www.key\n"
+                                                                   "    SSLCertificateChainFile /srv/ssl.crt/hkpostca.crt\n"));
   }
   SUBCASE("not found while the certificate is pending") {
     f.cert = CertFacts{};

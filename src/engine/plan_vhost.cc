@@ -51,6 +51,7 @@ Result<VhostEdits> vhost_edits(const apache::Config& config, const apache::Virtu
   out.block_file = vh.real_file;
   out.block.vhost_line = vh.line;
   out.block.settings = settings;
+  out.block.unread = vh.unread;  // lines inside the block that Apache skips are never edited
   for (const auto& d : vh.ssl) {
     if (d.real_file == vh.real_file) continue;
     const std::string& value = wanted_value(settings, d.name);
