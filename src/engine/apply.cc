@@ -221,7 +221,7 @@ class Applier {
       if (Status s = replace_apache_file(site.certificate, cert->pem(), 0644, {i}); !s) return fail(i, *c, s.message());
     }
     if (Change* c = find(i, Operation::kWriteChain)) {
-      auto sub = fs_.read_file(site.ca.sub);
+      auto sub = fs_.read_file(site.ca.sub.front());
       auto cross = fs_.read_file(site.ca.cross);
       if (!sub) return fail(i, *c, sub.status().message());
       if (!cross) return fail(i, *c, cross.status().message());

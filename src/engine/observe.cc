@@ -192,7 +192,7 @@ class CaCache {
 
 void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
                          std::time_t now, FactsIo& io, SiteFacts& f) {
-  const auto& sub = cas.cert(site.ca.sub, "ca.sub");
+  const auto& sub = cas.cert(site.ca.sub.front(), "ca.sub");
   const auto& cross = cas.cert(site.ca.cross, "ca.cross");
   const auto& trust = cas.trust(site.ca.trust);
   f.ca.sub_file = sub.facts;
@@ -207,7 +207,7 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   if (sub.cert) f.ca.sub_cn = sub.cert->common_name();
   if (cross.cert) f.ca.cross_cn = cross.cert->common_name();
   if (sub.cert && cross.cert) {
-    const auto& chain = cas.chain(site.ca.sub, site.ca.cross);
+    const auto& chain = cas.chain(site.ca.sub.front(), site.ca.cross);
     f.ca.chain_pem = chain.pem;
     f.ca.chain_digest = chain.digest;
   }
@@ -262,8 +262,8 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   if (!c.signed_by_sub) {
     // Name the CA that did sign it, when the manifest knows it as another site's sub CA.
     for (const auto& other : manifest.sites) {
-      if (other.ca.sub == site.ca.sub) continue;
-      const auto& o = cas.cert(other.ca.sub, "ca.sub");
+      if (other.ca.sub.front() == site.ca.sub.front()) continue;
+      const auto& o = cas.cert(other.ca.sub.front(), "ca.sub");
       if (o.cert && cert() && cert()->signed_by(*o.cert)) {
         c.signed_by_other_feature_sub = true;
         c.other_feature_sub_cn = o.cert->common_name();
@@ -385,11 +385,11 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   // CA files are shared by many sites: load them all first, so that the
   // workers below only ever look them up.
   for (const auto& site : manifest.sites) {
-    cas.cert(site.ca.sub, "ca.sub");
+    cas.cert(site.ca.sub.front(), "ca.sub");
     cas.cert(site.ca.cross, "ca.cross");
     cas.trust(site.ca.trust);
-    if (cas.cert(site.ca.sub, "ca.sub").cert && cas.cert(site.ca.cross, "ca.cross").cert)
-      cas.chain(site.ca.sub, site.ca.cross);
+    if (cas.cert(site.ca.sub.front(), "ca.sub").cert && cas.cert(site.ca.cross, "ca.cross").cert)
+      cas.chain(site.ca.sub.front(), site.ca.cross);
   }
   const auto witnesses = find_witnesses(manifest, fs);
 

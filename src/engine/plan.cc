@@ -103,10 +103,10 @@ std::vector<std::string> certificate_problems(const Site& site, const CertFacts&
     if (cert.signed_by_other_feature_sub)
       out.push_back("certificate was issued by " + squote(cert.other_feature_sub_cn) + " but a " +
                     feature_name(site.feature) + " site needs " + squote(ca.sub_cn) + " (" +
-                    site.ca.sub.string() + ")");
+                    site.ca.sub.front().string() + ")");
     else
       out.push_back("certificate was not issued by the sub CA " + squote(ca.sub_cn) + " in " +
-                    site.ca.sub.string() + " (its issuer says " + squote(cert.issuer_cn) +
+                    site.ca.sub.front().string() + " (its issuer says " + squote(cert.issuer_cn) +
                     ", but the signature does not verify with that CA)");
   }
   if (now < cert.not_before) out.push_back("certificate is not valid before " + format_date(cert.not_before));

@@ -22,7 +22,7 @@ Site standard_site() {
   s.csr = "/srv/ssl.csr/www.csr";
   s.certificate = "/srv/ssl.crt/www.cer";
   s.chain = "/srv/ssl.crt/hkpostca.crt";
-  s.ca.sub = "/srv/ca/sub.crt";
+  s.ca.sub = {"/srv/ca/sub.crt"};
   s.ca.cross = "/srv/ca/cross.crt";
   s.vhost.server_name = s.name;
   return s;

@@ -22,4 +22,14 @@ const char* cipher_name(Cipher c) {
   return "?";
 }
 
+const char* notify_event_name(NotifyEvent e) {
+  switch (e) {
+    case NotifyEvent::kRenewalDue: return "renewal-due";
+    case NotifyEvent::kExpiring: return "expiring";
+    case NotifyEvent::kInstalled: return "installed";
+    case NotifyEvent::kError: return "error";
+  }
+  return "?";
+}
+
 }  // namespace ecert
