@@ -127,6 +127,7 @@ TEST_CASE("the newer keys have their documented defaults") {
   CHECK(!m.notify.has_value());
   const Site& s = m.sites.at(0);
   CHECK(!s.fullchain.has_value());
+  CHECK(!s.vhost.stapling);
   CHECK(s.renewal.before == Window{Window::Kind::kPercent, 33});
   CHECK(s.renewal.stage == RenewalSpec::Stage::kAuto);
   CHECK(s.renewal.warn == Window{Window::Kind::kPercent, 10});
@@ -143,6 +144,7 @@ defaults:
   feature: standard
   key: {passphrase: {env: P}}
   ca: {sub: [ca/new-sub.crt, /ca/old-sub.crt], cross: ca/cross.crt}
+  vhost: {stapling: true}
   renewal: {before: 30d, warn: 7d}
 notify:
   command: [/usr/local/sbin/ecert-notify, --quiet]
@@ -162,6 +164,7 @@ sites:
     certificate: b.cer
     chain: chain.crt
     ca: {sub: [/ca/old-sub.crt, ca/new-sub.crt]}
+    vhost: {stapling: false}
     renewal: {before: 50%}
 )";
   auto r = load(text);
@@ -172,23 +175,25 @@ sites:
   CHECK(m.notify->command == std::vector<std::string>{"/usr/local/sbin/ecert-notify", "--quiet"});
   CHECK(m.notify->events == std::vector<NotifyEvent>{NotifyEvent::kError, NotifyEvent::kRenewalDue});
   CHECK(m.notify->repeat == std::chrono::hours(48));
-  CHECK(m.notify->pos.str() == "/srv/ecert/m.yaml:12:3");
+  CHECK(m.notify->pos.str() == "/srv/ecert/m.yaml:13:3");
   const Site& a = m.sites.at(0);
   CHECK(a.fullchain == PathString("/srv/ecert/a-full.crt"));
-  CHECK(a.fullchain_pos.str() == "/srv/ecert/m.yaml:21:16");
+  CHECK(a.fullchain_pos.str() == "/srv/ecert/m.yaml:22:16");
   CHECK(a.ca.sub == std::vector<PathString>{"/srv/ecert/ca/new-sub.crt", "/ca/old-sub.crt"});
+  CHECK(a.vhost.stapling);
   CHECK(a.renewal.before == Window{Window::Kind::kDays, 30});
   CHECK(a.renewal.stage == RenewalSpec::Stage::kManual);
   CHECK(a.renewal.warn == Window{Window::Kind::kDays, 5});
-  CHECK(a.renewal.pos.str() == "/srv/ecert/m.yaml:22:14");
+  CHECK(a.renewal.pos.str() == "/srv/ecert/m.yaml:23:14");
   const Site& b = m.sites.at(1);
   CHECK(!b.fullchain.has_value());
   CHECK(b.ca.sub == std::vector<PathString>{"/ca/old-sub.crt", "/srv/ecert/ca/new-sub.crt"});
+  CHECK(!b.vhost.stapling);
   // Windows of two kinds are not compared: 7d may be wider or narrower than 50%.
   CHECK(b.renewal.before == Window{Window::Kind::kPercent, 50});
   CHECK(b.renewal.stage == RenewalSpec::Stage::kAuto);
   CHECK(b.renewal.warn == Window{Window::Kind::kDays, 7});
-  CHECK(b.renewal.pos.str() == "/srv/ecert/m.yaml:29:14");
+  CHECK(b.renewal.pos.str() == "/srv/ecert/m.yaml:31:14");
 }
 
 TEST_CASE("notify given without events or repeat sends all four, again every 24h") {
@@ -200,6 +205,30 @@ TEST_CASE("notify given without events or repeat sends all four, again every 24h
   CHECK(r.manifest.notify->repeat == std::chrono::hours(24));
   CHECK(std::string(notify_event_name(NotifyEvent::kRenewalDue)) == "renewal-due");
   CHECK(std::string(notify_event_name(NotifyEvent::kError)) == "error");
+}
+
+TEST_CASE("vhost.stapling takes YAML 1.2's booleans only") {
+  auto stapling = [](const std::string& value) {
+    return load(kHead + site("www.myserver.com", "my", "    vhost: {stapling: " + value + "}\n"));
+  };
+  for (const char* on : {"true", "True", "TRUE"}) {
+    auto r = stapling(on);
+    REQUIRE_MESSAGE(r.ok(), messages(r));
+    CHECK(r.manifest.sites[0].vhost.stapling);
+  }
+  for (const char* off : {"false", "False", "FALSE"}) {
+    auto r = stapling(off);
+    REQUIRE_MESSAGE(r.ok(), messages(r));
+    CHECK(!r.manifest.sites[0].vhost.stapling);
+  }
+  for (const char* other : {"yes", "on", "1", "tRuE"})
+    CHECK(messages(stapling(other)) == "/srv/ecert/m.yaml:18:23: error: 'vhost.stapling' must be "
+                                       "true or false, got '" + std::string(other) + "'\n");
+  CHECK(messages(stapling("'false'")) == "/srv/ecert/m.yaml:18:23: error: 'vhost.stapling' must "
+                                         "be true or false, not the string 'false'; remove the "
+                                         "quotes\n");
+  CHECK(messages(stapling("")) == "/srv/ecert/m.yaml:18:13: error: empty value for "
+                                  "'vhost.stapling'; expected true or false\n");
 }
 
 TEST_CASE("cipher none on a site drops the inherited passphrase") {
@@ -254,7 +283,7 @@ TEST_CASE("pinned messages") {
     auto r = load(kHead + site("www.myserver.com", "my", "    vhost: [443]\n"));
     CHECK(messages(r) ==
           "/srv/ecert/m.yaml:18:12: error: 'vhost' must be a mapping of server_name, port, "
-          "file and verify, not a list\n");
+          "file, verify and stapling, not a list\n");
   }
   SUBCASE("clash between sites, at the later site's value") {
     auto r = load(kHead + site("www.a.com", "a") + site("www.b.com", "b").replace(

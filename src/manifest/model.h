@@ -57,6 +57,7 @@ struct VhostSpec {
   int port = 443;
   std::optional<fs::path> file;    // absolute: only look in this file
   std::optional<std::string> verify;  // "host:port" for the post-restart handshake
+  bool stapling = false;              // OCSP stapling (SSLUseStapling) for this vhost
   SourcePos pos;
 };
 

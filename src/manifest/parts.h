@@ -59,6 +59,7 @@ struct VhostPart {
   Setting<std::string> server_name;  // as written
   Setting<int> port;
   Setting<std::string> file, verify;
+  Setting<bool> stapling;
 };
 
 struct RenewalPart {

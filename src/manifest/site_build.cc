@@ -199,6 +199,8 @@ void build_vhost(Walker& w, const SitePart& d, const SitePart& p, bool wildcard,
   if (vfile.valid) s->vhost.file = resolve(dir, vfile.value);
   const auto& verify = pick(p.vhost.verify, d.vhost.verify);
   if (verify.valid) s->vhost.verify = verify.value;
+  const auto& stapling = pick(p.vhost.stapling, d.vhost.stapling);
+  if (stapling.valid) s->vhost.stapling = stapling.value;
 }
 
 void build_renewal(Walker& w, const SitePart& d, const SitePart& p, RenewalSpec* r) {

@@ -18,7 +18,7 @@ const std::vector<MapReader::Hint> kSiteHints = {
     {"sub", "it belongs under 'ca'"},         {"cross", "it belongs under 'ca'"},
     {"trust", "it belongs under 'ca'"},       {"server_name", "it belongs under 'vhost'"},
     {"port", "it belongs under 'vhost'"},     {"verify", "it belongs under 'vhost'"},
-    {"file", "it belongs under 'vhost'"},
+    {"file", "it belongs under 'vhost'"},     {"stapling", "it belongs under 'vhost'"},
     {"before", "it belongs under 'renewal'"}, {"stage", "it belongs under 'renewal'"},
     {"warn", "it belongs under 'renewal'"},
     {"notify", "it belongs at the top level of the manifest"},
@@ -245,8 +245,9 @@ bool valid_verify(std::string_view s) {
 void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
   vhost->given = true;
   vhost->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
-  if (!expect_map(w, e, "vhost", "a mapping of server_name, port, file and verify")) return;
-  std::vector<std::string_view> allowed = {"port", "file", "verify"};
+  if (!expect_map(w, e, "vhost", "a mapping of server_name, port, file, verify and stapling"))
+    return;
+  std::vector<std::string_view> allowed = {"port", "file", "verify", "stapling"};
   std::vector<MapReader::Hint> hints;
   if (is_defaults)
     hints.push_back({"server_name", "each site's VirtualHost has its own; set it on the site"});
@@ -279,6 +280,13 @@ void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
       vhost->verify.set(*text, w.pos(v->value));
     else
       vhost->verify.invalid(w.pos(v->value));
+  }
+  if (const Entry* s = m.find("stapling")) {
+    SourcePos at = s->value.IsNull() ? s->key_pos : w.pos(s->value);
+    if (auto on = read_bool(w, *s, "vhost.stapling"))
+      vhost->stapling.set(*on, at);
+    else
+      vhost->stapling.invalid(at);
   }
 }
 

@@ -197,6 +197,20 @@ std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view
   return std::nullopt;
 }
 
+std::optional<bool> read_bool(Walker& w, const Entry& e, std::string_view label) {
+  auto text = read_string(w, e, label, "true or false");
+  if (!text) return std::nullopt;
+  if (is_plain(e.value)) {
+    if (*text == "true" || *text == "True" || *text == "TRUE") return true;
+    if (*text == "false" || *text == "False" || *text == "FALSE") return false;
+  }
+  w.error(w.pos(e.value), quote(label) + " must be true or false, " +
+                              (is_plain(e.value) ? "got " + quote(*text)
+                                                 : "not the string " + quote(*text) +
+                                                       "; remove the quotes"));
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& node,
                                                   const SourcePos& empty_at,
                                                   std::string_view label,

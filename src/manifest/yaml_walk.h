@@ -94,6 +94,10 @@ std::optional<long long> read_int(Walker& w, const Entry& e, std::string_view la
 // One of `values`, with a suggestion for a near miss. Returns its index.
 std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view label,
                                      const std::vector<std::string_view>& values);
+// true or false (also True, TRUE, False, FALSE: YAML 1.2's booleans), not
+// quoted. yes/no/on/off are refused: they are booleans to some YAML readers
+// and strings to others.
+std::optional<bool> read_bool(Walker& w, const Entry& e, std::string_view label);
 // A non-empty list of non-empty strings: one command's argv. `example`
 // completes "e.g. " in messages.
 std::optional<std::vector<std::string>> read_argv(
