@@ -1,5 +1,6 @@
 #include "engine/observe.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -186,10 +187,10 @@ class CaCache {
   // Loads every CA file a site names (observe() does this for all sites
   // before its workers start, so that they only ever look entries up).
   void load(const Site& site) {
-    const bool sub = cert(site.ca.sub, "ca.sub").cert.has_value();
     const bool cross = cert(site.ca.cross, "ca.cross").cert.has_value();
+    for (const auto& sub : site.ca.sub)
+      if (cert(sub, "ca.sub").cert && cross) chain(sub, site.ca.cross);
     trust(site.ca.trust);
-    if (sub && cross) chain(site.ca.sub, site.ca.cross);
   }
 
  private:
@@ -199,26 +200,45 @@ class CaCache {
   std::map<std::string, Chain> chains_;
 };
 
-// The CA files of a site, and the chain file content they make.
-void observe_ca(CaCache& cas, const Site& site, CaFacts& ca) {
-  const auto& sub = cas.cert(site.ca.sub, "ca.sub");
+// Points the site's CA facts at one of its sub CA candidates: that file,
+// and the chain file content it makes with the cross certificate.
+void choose_sub(CaCache& cas, const Site& site, const PathString& candidate, CaFacts& ca) {
+  const auto& sub = cas.cert(candidate, "ca.sub");
   const auto& cross = cas.cert(site.ca.cross, "ca.cross");
-  const auto& trust = cas.trust(site.ca.trust);
+  ca.sub_path = candidate.string();
   ca.sub_file = sub.facts;
-  ca.cross_file = cross.facts;
-  ca.trust_file = trust.facts;
-  if (!sub.error.is_ok()) ca.error = sub.error;
-  else if (!cross.error.is_ok()) ca.error = cross.error;
-  else if (!trust.facts.exists)
-    ca.error = trust.facts.error.is_ok() ? Status::not_found("ca.trust " + site.ca.trust.string() + " is missing")
-                                         : trust.facts.error;
-  if (sub.cert) ca.sub_cn = sub.cert->common_name();
-  if (cross.cert) ca.cross_cn = cross.cert->common_name();
+  ca.sub_cn = sub.cert ? sub.cert->common_name() : "";
+  ca.sub_not_after = sub.cert ? sub.cert->not_after() : 0;
+  ca.chain_pem.reset();
+  ca.chain_digest.clear();
   if (sub.cert && cross.cert) {
-    const auto& chain = cas.chain(site.ca.sub, site.ca.cross);
+    const auto& chain = cas.chain(candidate, site.ca.cross);
     ca.chain_pem = chain.pem;
     ca.chain_digest = chain.digest;
   }
+}
+
+// The CA files of a site. The first sub CA candidate stands for the site
+// until its certificate says which one signed it.
+void observe_ca(CaCache& cas, const Site& site, CaFacts& ca) {
+  const auto& cross = cas.cert(site.ca.cross, "ca.cross");
+  const auto& trust = cas.trust(site.ca.trust);
+  ca.cross_file = cross.facts;
+  ca.trust_file = trust.facts;
+  for (const auto& candidate : site.ca.sub)
+    if (const auto& sub = cas.cert(candidate, "ca.sub"); !sub.error.is_ok() && ca.error.is_ok()) ca.error = sub.error;
+  if (!ca.error.is_ok()) {
+  } else if (!cross.error.is_ok()) {
+    ca.error = cross.error;
+  } else if (!trust.facts.exists) {
+    ca.error = trust.facts.error.is_ok() ? Status::not_found("ca.trust " + site.ca.trust.string() + " is missing")
+                                         : trust.facts.error;
+  }
+  if (cross.cert) {
+    ca.cross_cn = cross.cert->common_name();
+    ca.cross_not_after = cross.cert->not_after();
+  }
+  choose_sub(cas, site, site.ca.sub.front(), ca);
 }
 
 // The certificate's bytes, parsed only when the cache cannot answer (and
@@ -269,32 +289,51 @@ bool read_certificate(LeafBytes& leaf, FactsIo& io, CertFacts& c) {
   return c.parsed = true;
 }
 
-// Whether the site's sub CA signed the certificate; if not, which sub CA
-// of another site did (to name it).
+// Whether `sub`'s key signed the certificate: a signature proof, taken
+// from the cache when it holds one.
+bool proven_issuer(LeafBytes& leaf, const CaCache::Entry& sub, const std::string& cert_digest, FactsIo& io) {
+  if (!sub.cert) return false;
+  const std::string proof = cert_digest + ' ' + sub.facts.digest;
+  if (io.cache && io.cache->signatures.count(proof)) {
+    io.used(FactKind::kSignature, proof);
+    return true;
+  }
+  const bool signed_it = leaf.cert() && leaf.cert()->signed_by(*sub.cert);
+  if (signed_it) io.use.learned.signatures.insert(proof);
+  return signed_it;
+}
+
+// Why no candidate signed it, for the message: a candidate with the
+// issuer's name but another key (the CA reissued its sub CA), or the sub CA
+// of another site's feature that did sign it.
+void explain_issuer(LeafBytes& leaf, CaCache& cas, const Manifest& manifest, const Site& site, CertFacts& c) {
+  for (const auto& candidate : site.ca.sub) {
+    const auto& sub = cas.cert(candidate, "ca.sub");
+    if (sub.cert && sub.cert->common_name() == c.info.issuer_cn) c.same_name_sub = candidate.string();
+  }
+  for (const auto& other : manifest.sites)
+    for (const auto& candidate : other.ca.sub) {
+      if (std::find(site.ca.sub.begin(), site.ca.sub.end(), candidate) != site.ca.sub.end()) continue;
+      const auto& o = cas.cert(candidate, "ca.sub");
+      if (o.cert && leaf.cert() && leaf.cert()->signed_by(*o.cert)) {
+        c.signed_by_other_feature_sub = true;
+        c.other_feature_sub_cn = o.cert->common_name();
+        return;
+      }
+    }
+}
+
+// Which of the site's sub CA candidates signed the certificate: that one
+// goes into the chain (a CA rollover lists the old and the reissued file).
 void prove_issuer(LeafBytes& leaf, CaCache& cas, const Manifest& manifest, const Site& site, FactsIo& io,
                   SiteFacts& f) {
-  auto& c = f.cert;
-  const auto& sub = cas.cert(site.ca.sub, "ca.sub");
-  if (sub.cert) {
-    const std::string proof = c.file.digest + ' ' + f.ca.sub_file.digest;
-    if (io.cache && io.cache->signatures.count(proof)) {
-      c.signed_by_sub = true;
-      io.used(FactKind::kSignature, proof);
-    } else {
-      c.signed_by_sub = leaf.cert() && leaf.cert()->signed_by(*sub.cert);
-      if (c.signed_by_sub) io.use.learned.signatures.insert(proof);
-    }
-  }
-  if (c.signed_by_sub) return;
-  for (const auto& other : manifest.sites) {
-    if (other.ca.sub == site.ca.sub) continue;
-    const auto& o = cas.cert(other.ca.sub, "ca.sub");
-    if (o.cert && leaf.cert() && leaf.cert()->signed_by(*o.cert)) {
-      c.signed_by_other_feature_sub = true;
-      c.other_feature_sub_cn = o.cert->common_name();
+  for (const auto& candidate : site.ca.sub)
+    if (proven_issuer(leaf, cas.cert(candidate, "ca.sub"), f.cert.file.digest, io)) {
+      f.cert.signed_by_sub = true;
+      choose_sub(cas, site, candidate, f.ca);
       return;
     }
-  }
+  explain_issuer(leaf, cas, manifest, site, f.cert);
 }
 
 // leaf <- sub <- cross -> trust, from the cache while its proof still holds.
@@ -313,7 +352,7 @@ void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t no
     return;
   }
   crypto::ValidityWindow valid;
-  f.ca.chain_verification = crypto::verify_chain(*leaf.cert(), *cas.cert(site.ca.sub, "ca.sub").cert,
+  f.ca.chain_verification = crypto::verify_chain(*leaf.cert(), *cas.cert(f.ca.sub_path, "ca.sub").cert,
                                                  *cas.cert(site.ca.cross, "ca.cross").cert,
                                                  cas.trust(site.ca.trust).get_store(), now, &valid);
   if (f.ca.chain_verification.is_ok())

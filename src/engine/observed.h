@@ -52,12 +52,20 @@ struct CertFacts {
   bool signed_by_sub = false;
   bool signed_by_other_feature_sub = false;  // the standard sub CA for EV and vice versa
   std::string other_feature_sub_cn;
+  // When no candidate signed it: a ca.sub file with the issuer's name whose
+  // key did not sign it (the CA reissued that sub CA with a new key).
+  std::string same_name_sub;
 };
 
 struct CaFacts {
+  // The sub CA candidate (ca.sub lists several during a CA rollover) whose
+  // key signed the certificate; the first candidate until a certificate
+  // says which.
+  std::string sub_path;
   FileFacts sub_file, cross_file, trust_file;
   Status error;                 // a CA file unreadable or not a certificate
   std::string sub_cn, cross_cn;
+  std::time_t sub_not_after = 0, cross_not_after = 0;
   // Sub then cross, PEM: what the chain file must hold. Shared by every site
   // with the same CA files (a fleet would otherwise hold N copies).
   std::shared_ptr<const std::string> chain_pem;

@@ -41,12 +41,34 @@ bool name_in(const std::string& name, const std::vector<std::string>& names) {
   return false;
 }
 
+std::string sub_files(const Site& site) {
+  std::vector<std::string> files;
+  for (const auto& f : site.ca.sub) files.push_back(f.string());
+  return join(files, ", ");
+}
+
 std::string issuer_problem(const Site& site, const CertFacts& cert, const CaFacts& ca) {
+  const std::string& issuer = cert.info.issuer_cn;
   if (cert.signed_by_other_feature_sub)
     return "certificate was issued by " + squote(cert.other_feature_sub_cn) + " but a " + feature_name(site.feature) +
-           " site needs " + squote(ca.sub_cn) + " (" + site.ca.sub.string() + ")";
-  return "certificate was not issued by the sub CA " + squote(ca.sub_cn) + " in " + site.ca.sub.string() +
-         " (its issuer says " + squote(cert.info.issuer_cn) + ", but the signature does not verify with that CA)";
+           " site needs " + squote(ca.sub_cn) + " (" + sub_files(site) + ")";
+  if (!cert.same_name_sub.empty())
+    return "certificate was not issued by the sub CA in " + cert.same_name_sub + ": its issuer name " +
+           squote(issuer) + " matches that CA's, but that CA's key did not sign it. If the CA has reissued " +
+           squote(issuer) + " with a new key, download the reissued file from the CA's site and list it in ca.sub "
+           "beside " + cert.same_name_sub + "; otherwise this certificate does not come from that CA";
+  return "certificate was not issued by the sub CA " + squote(ca.sub_cn) + " in " + sub_files(site) +
+         " (its issuer says " + squote(issuer) + ", but the signature does not verify with that CA)";
+}
+
+// A CA certificate on the served path that ends before the leaf does: the
+// chain stops verifying before the certificate expires.
+void warn_if_shorter(SitePlan& sp, const CertFacts& cert, std::time_t ca_not_after, const std::string& what,
+                     const std::string& file) {
+  if (ca_not_after == 0 || ca_not_after >= cert.info.not_after) return;
+  sp.warnings.push_back(what + " " + file + " expires on " + format_date(ca_not_after) +
+                        ", before the certificate does (" + format_date(cert.info.not_after) +
+                        "): the chain stops verifying then; get its successor from the CA's site and list it");
 }
 
 // Everything wrong with a parsed certificate for this site, or empty.
@@ -194,7 +216,9 @@ bool plan_chain(const SiteInput& in, SitePlan& sp) {
     return false;
   }
   const std::string desc = squote(ca.sub_cn) + " then " + squote(ca.cross_cn);
-  const WriteFile content{ca.chain_pem, {site.ca.sub.string(), site.ca.cross.string()}};
+  const WriteFile content{ca.chain_pem, {ca.sub_path, site.ca.cross.string()}};
+  warn_if_shorter(sp, in.facts.cert, ca.sub_not_after, "the sub CA " + squote(ca.sub_cn) + " in", ca.sub_path);
+  warn_if_shorter(sp, in.facts.cert, ca.cross_not_after, "the cross certificate", site.ca.cross.string());
   if (!chain.error.is_ok())
     sp.changes.push_back(make_change(ResourceKind::kChain, Action::kError, site.chain, chain.error.message()));
   else if (!chain.exists)

@@ -23,7 +23,7 @@ Site standard_site() {
   s.csr = "/srv/ssl.csr/www.csr";
   s.certificate = "/srv/ssl.crt/www.cer";
   s.chain = "/srv/ssl.crt/hkpostca.crt";
-  s.ca.sub = "/srv/ca/sub.crt";
+  s.ca.sub = {"/srv/ca/sub.crt"};
   s.ca.cross = "/srv/ca/cross.crt";
   s.vhost.server_name = s.name;
   return s;
@@ -78,6 +78,7 @@ CertFacts good_cert(const Site& s, const std::string& der = "KEY1") {
 
 CaFacts good_ca() {
   CaFacts ca;
+  ca.sub_path = "/srv/ca/sub.crt";
   ca.sub_file = ca.cross_file = ca.trust_file = present();
   ca.sub_cn = "Hongkong Post e-Cert SSL CA 3 - 17";
   ca.cross_cn = "Hongkong Post Root CA 3";

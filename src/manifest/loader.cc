@@ -14,6 +14,10 @@ namespace {
 const std::vector<MapReader::Hint> kTopHints = {
     {"config", "it belongs under 'apache'"},     {"configtest", "it belongs under 'apache'"},
     {"restart", "it belongs under 'apache'"},    {"timeout", "it belongs under 'apache'"},
+    {"environment", "it belongs under 'apache'"},
+    {"command", "it belongs under 'notify'"},    {"events", "it belongs under 'notify'"},
+    {"repeat", "it belongs under 'notify'"},
+    {"renewal", "it belongs under 'defaults' or in a site"},
     {"name", "it belongs in a site under 'sites'"}};
 
 void read_version(Walker& w, const Entry& e) {
@@ -36,53 +40,6 @@ void read_version(Walker& w, const Entry& e) {
                                    : describe(e.value)));
 }
 
-void read_apache(Walker& w, const Entry& e, const fs::path& dir, ApacheSpec* apache) {
-  apache->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
-  if (!expect_map(w, e, "apache", "a mapping with at least config")) return;
-  MapReader m(w, e.value, "apache", {"config", "configtest", "restart", "timeout"});
-  if (const Entry* c = m.find("config")) {
-    auto text = read_string(w, *c, "apache.config", "a path");
-    if (text && text->empty())
-      w.error(w.pos(c->value), "'apache.config' must be a path, not an empty string");
-    else if (text)
-      apache->config = fs::path(*text).is_absolute() ? fs::path(*text).lexically_normal()
-                                                     : (dir / *text).lexically_normal();
-  } else {
-    w.error(apache->pos, "missing required key 'config' in apache");
-  }
-  if (const Entry* c = m.find("configtest")) {
-    if (auto argv = read_argv(w, c->value, c->key_pos, "apache.configtest"))
-      apache->configtest = std::move(*argv);
-  }
-  if (const Entry* r = m.find("restart")) {
-    const char* expected = "a list of commands, each a list, e.g. [[apache2ctl, graceful]]";
-    bool flat = r->value.IsSequence() && r->value.size() > 0 && r->value[0].IsScalar();
-    if (r->value.IsNull()) {
-      w.error(r->key_pos, std::string("empty value for 'apache.restart'; expected ") + expected);
-    } else if (!r->value.IsSequence() || r->value.size() == 0 || flat) {
-      w.error(w.pos(r->value), std::string("'apache.restart' must be ") + expected + ", not " +
-                                   (flat                      ? "a single command"
-                                    : r->value.IsSequence() ? "an empty list"
-                                                              : describe(r->value)));
-    } else {
-      std::vector<std::vector<std::string>> commands;
-      bool ok = true;
-      for (auto it = r->value.begin(); it != r->value.end(); ++it) {
-        auto argv = read_argv(w, *it, w.pos(*it), "apache.restart");
-        if (argv)
-          commands.push_back(std::move(*argv));
-        else
-          ok = false;
-      }
-      if (ok) apache->restart = std::move(commands);
-    }
-  }
-  if (const Entry* t = m.find("timeout")) {
-    if (auto v = read_int(w, *t, "apache.timeout", 1, 3600))
-      apache->timeout_seconds = static_cast<int>(*v);
-  }
-}
-
 void read_manifest(Walker& w, const yaml::Node& root, Manifest* manifest) {
   SourcePos root_pos = w.pos(root);
   if (root_pos.line == 0) root_pos = {w.file(), 1, 1};
@@ -102,16 +59,20 @@ void read_manifest(Walker& w, const yaml::Node& root, Manifest* manifest) {
     }
   }
 
-  MapReader top(w, root, "manifest", {"version", "apache", "defaults", "sites"}, kTopHints);
+  MapReader top(w, root, "manifest", {"version", "apache", "defaults", "notify", "sites"},
+                kTopHints);
   if (const Entry* v = top.find("version"))
     read_version(w, *v);
   else
     w.error(root_pos, "missing required key 'version' in manifest; write version: 1");
 
+  std::vector<NameAt> environment;
   if (const Entry* a = top.find("apache"))
-    read_apache(w, *a, manifest->dir, &manifest->apache);
+    read_apache(w, *a, manifest->dir, &manifest->apache, &environment);
   else
     w.error(root_pos, "missing required key 'apache' in manifest");
+
+  if (const Entry* n = top.find("notify")) read_notify(w, *n, &manifest->notify.emplace());
 
   SitePart defaults;
   if (const Entry* d = top.find("defaults")) {
@@ -140,6 +101,7 @@ void read_manifest(Walker& w, const yaml::Node& root, Manifest* manifest) {
     parse_site_part(w, site, false, &parts.back());
   }
   build_sites(w, defaults, parts, manifest->dir, &manifest->sites);
+  check_environment(w, environment, manifest->sites);
 }
 
 // Source order, then each message once: an aliased node, or a default

@@ -61,7 +61,7 @@ TEST_CASE("a minimal manifest gets the documented defaults") {
   CHECK(s.csr == "/srv/ecert/ssl.csr/my.csr");
   CHECK(s.certificate == "/srv/ecert/ssl.crt/my.cer");
   CHECK(s.chain == "/srv/ecert/ssl.crt/hkpostca.crt");
-  CHECK(s.ca.sub == "/srv/ecert/ca/sub.crt");
+  CHECK(s.ca.sub == std::vector<PathString>{"/srv/ecert/ca/sub.crt"});
   CHECK(s.ca.cross == "/srv/ecert/ca/cross.crt");
   CHECK(s.ca.trust == "/etc/ssl/certs/ca-certificates.crt");
   CHECK(s.vhost.server_name == "www.myserver.com");
@@ -111,12 +111,124 @@ sites:
   CHECK(s.key.passphrase.kind == PassphraseSource::Kind::kFile);
   CHECK(s.key.passphrase.file == "/srv/pass");
   CHECK(s.certificate == "/abs/a.cer");
-  CHECK(s.ca.sub == "/ca/sub.crt");
+  CHECK(s.ca.sub == std::vector<PathString>{"/ca/sub.crt"});
   CHECK(s.ca.cross == "/srv/ecert/other-cross.crt");
   CHECK(s.vhost.server_name == "alias.example.com");
   CHECK(s.vhost.port == 8443);
   CHECK(s.vhost.file == fs::path("/srv/ecert/sites/a.conf"));
   CHECK(s.vhost.verify == std::string("localhost:8443"));
+}
+
+TEST_CASE("the newer keys have their documented defaults") {
+  auto r = load(kHead + site());
+  REQUIRE_MESSAGE(r.ok(), messages(r));
+  const Manifest& m = r.manifest;
+  CHECK(m.apache.environment.empty());
+  CHECK(!m.notify.has_value());
+  const Site& s = m.sites.at(0);
+  CHECK(!s.fullchain.has_value());
+  CHECK(!s.vhost.stapling);
+  CHECK(s.renewal.before == Window{Window::Kind::kPercent, 33});
+  CHECK(s.renewal.stage == RenewalSpec::Stage::kAuto);
+  CHECK(s.renewal.warn == Window{Window::Kind::kPercent, 10});
+  CHECK(s.renewal.pos.str() == "/srv/ecert/m.yaml:12:5");  // no renewal mapping: the site
+}
+
+TEST_CASE("renewal merges key by key over defaults; notify, environment, fullchain, ca.sub lists") {
+  std::string text = R"(version: 1
+apache:
+  config: /etc/apache2/apache2.conf
+  environment: [HTTPS_PROXY, no_proxy]
+defaults:
+  organization: Default Org
+  feature: standard
+  key: {passphrase: {env: P}}
+  ca: {sub: [ca/new-sub.crt, /ca/old-sub.crt], cross: ca/cross.crt}
+  vhost: {stapling: true}
+  renewal: {before: 30d, warn: 7d}
+notify:
+  command: [/usr/local/sbin/ecert-notify, --quiet]
+  events: [error, renewal-due]
+  repeat: 2d
+sites:
+  - name: www.a.com
+    key: a.key
+    csr: a.csr
+    certificate: a.cer
+    chain: chain.crt
+    fullchain: full/../a-full.crt
+    renewal: {stage: manual, warn: 5d}
+  - name: www.b.com
+    key: b.key
+    csr: b.csr
+    certificate: b.cer
+    chain: chain.crt
+    ca: {sub: [/ca/old-sub.crt, ca/new-sub.crt]}
+    vhost: {stapling: false}
+    renewal: {before: 50%}
+)";
+  auto r = load(text);
+  REQUIRE_MESSAGE(r.ok(), messages(r));
+  const Manifest& m = r.manifest;
+  CHECK(m.apache.environment == std::vector<std::string>{"HTTPS_PROXY", "no_proxy"});
+  REQUIRE(m.notify.has_value());
+  CHECK(m.notify->command == std::vector<std::string>{"/usr/local/sbin/ecert-notify", "--quiet"});
+  CHECK(m.notify->events == std::vector<NotifyEvent>{NotifyEvent::kError, NotifyEvent::kRenewalDue});
+  CHECK(m.notify->repeat == std::chrono::hours(48));
+  CHECK(m.notify->pos.str() == "/srv/ecert/m.yaml:13:3");
+  const Site& a = m.sites.at(0);
+  CHECK(a.fullchain == PathString("/srv/ecert/a-full.crt"));
+  CHECK(a.fullchain_pos.str() == "/srv/ecert/m.yaml:22:16");
+  CHECK(a.ca.sub == std::vector<PathString>{"/srv/ecert/ca/new-sub.crt", "/ca/old-sub.crt"});
+  CHECK(a.vhost.stapling);
+  CHECK(a.renewal.before == Window{Window::Kind::kDays, 30});
+  CHECK(a.renewal.stage == RenewalSpec::Stage::kManual);
+  CHECK(a.renewal.warn == Window{Window::Kind::kDays, 5});
+  CHECK(a.renewal.pos.str() == "/srv/ecert/m.yaml:23:14");
+  const Site& b = m.sites.at(1);
+  CHECK(!b.fullchain.has_value());
+  CHECK(b.ca.sub == std::vector<PathString>{"/ca/old-sub.crt", "/srv/ecert/ca/new-sub.crt"});
+  CHECK(!b.vhost.stapling);
+  // Windows of two kinds are not compared: 7d may be wider or narrower than 50%.
+  CHECK(b.renewal.before == Window{Window::Kind::kPercent, 50});
+  CHECK(b.renewal.stage == RenewalSpec::Stage::kAuto);
+  CHECK(b.renewal.warn == Window{Window::Kind::kDays, 7});
+  CHECK(b.renewal.pos.str() == "/srv/ecert/m.yaml:31:14");
+}
+
+TEST_CASE("notify given without events or repeat sends all four, again every 24h") {
+  auto r = load(kHead + site() + "notify: {command: [notify-me]}\n");
+  REQUIRE_MESSAGE(r.ok(), messages(r));
+  REQUIRE(r.manifest.notify.has_value());
+  CHECK(r.manifest.notify->events ==
+        std::vector<NotifyEvent>(std::begin(kAllNotifyEvents), std::end(kAllNotifyEvents)));
+  CHECK(r.manifest.notify->repeat == std::chrono::hours(24));
+  CHECK(std::string(notify_event_name(NotifyEvent::kRenewalDue)) == "renewal-due");
+  CHECK(std::string(notify_event_name(NotifyEvent::kError)) == "error");
+}
+
+TEST_CASE("vhost.stapling takes YAML 1.2's booleans only") {
+  auto stapling = [](const std::string& value) {
+    return load(kHead + site("www.myserver.com", "my", "    vhost: {stapling: " + value + "}\n"));
+  };
+  for (const char* on : {"true", "True", "TRUE"}) {
+    auto r = stapling(on);
+    REQUIRE_MESSAGE(r.ok(), messages(r));
+    CHECK(r.manifest.sites[0].vhost.stapling);
+  }
+  for (const char* off : {"false", "False", "FALSE"}) {
+    auto r = stapling(off);
+    REQUIRE_MESSAGE(r.ok(), messages(r));
+    CHECK(!r.manifest.sites[0].vhost.stapling);
+  }
+  for (const char* other : {"yes", "on", "1", "tRuE"})
+    CHECK(messages(stapling(other)) == "/srv/ecert/m.yaml:18:23: error: 'vhost.stapling' must be "
+                                       "true or false, got '" + std::string(other) + "'\n");
+  CHECK(messages(stapling("'false'")) == "/srv/ecert/m.yaml:18:23: error: 'vhost.stapling' must "
+                                         "be true or false, not the string 'false'; remove the "
+                                         "quotes\n");
+  CHECK(messages(stapling("")) == "/srv/ecert/m.yaml:18:13: error: empty value for "
+                                  "'vhost.stapling'; expected true or false\n");
 }
 
 TEST_CASE("cipher none on a site drops the inherited passphrase") {
@@ -171,7 +283,7 @@ TEST_CASE("pinned messages") {
     auto r = load(kHead + site("www.myserver.com", "my", "    vhost: [443]\n"));
     CHECK(messages(r) ==
           "/srv/ecert/m.yaml:18:12: error: 'vhost' must be a mapping of server_name, port, "
-          "file and verify, not a list\n");
+          "file, verify and stapling, not a list\n");
   }
   SUBCASE("clash between sites, at the later site's value") {
     auto r = load(kHead + site("www.a.com", "a") + site("www.b.com", "b").replace(
@@ -290,9 +402,9 @@ TEST_CASE("block scalars and quoted text do not confuse the nesting pre-scan") {
   // Only the unknown keys are reported: nothing about nesting.
   CHECK(messages(r) ==
         "/srv/ecert/m.yaml:18:1: error: unknown key 'x-notes' in manifest; expected one of: "
-        "version, apache, defaults, sites\n"
+        "version, apache, defaults, notify, sites\n"
         "/srv/ecert/m.yaml:20:1: error: unknown key 'x-quoted' in manifest; expected one of: "
-        "version, apache, defaults, sites\n");
+        "version, apache, defaults, notify, sites\n");
 }
 
 }  // namespace

@@ -15,4 +15,14 @@ const char* feature_name(Feature f) {
 
 std::string staged_path(const fs::path& live) { return live.string() + ".new"; }
 
+const char* notify_event_name(NotifyEvent e) {
+  switch (e) {
+    case NotifyEvent::kRenewalDue: return "renewal-due";
+    case NotifyEvent::kExpiring: return "expiring";
+    case NotifyEvent::kInstalled: return "installed";
+    case NotifyEvent::kError: return "error";
+  }
+  return "?";
+}
+
 }  // namespace ecert

@@ -3,11 +3,13 @@
 // so that later stages can point the operator at the right line.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/cipher.h"
+#include "manifest/durations.h"
 #include "util/path_string.h"
 #include "util/diag.h"
 #include "util/fs.h"
@@ -40,7 +42,9 @@ struct KeySpec {
 };
 
 struct CaSpec {
-  PathString sub;    // absolute
+  // Absolute; never empty once loaded. More than one during a CA rollover: the
+  // one whose key signed the certificate goes into the chain.
+  std::vector<PathString> sub;
   PathString cross;  // absolute
   PathString trust = "/etc/ssl/certs/ca-certificates.crt";
   SourcePos pos;
@@ -51,7 +55,20 @@ struct VhostSpec {
   int port = 443;
   std::optional<fs::path> file;    // absolute: only look in this file
   std::optional<std::string> verify;  // "host:port" for the post-restart handshake
+  bool stapling = false;              // OCSP stapling (SSLUseStapling) for this vhost
   SourcePos pos;
+};
+
+struct RenewalSpec {
+  enum class Stage { kAuto, kManual };
+  // Renewal is due when what is left of the live certificate is inside `before`.
+  Window before{Window::Kind::kPercent, 33};
+  // kAuto: apply stages the next key and CSR once renewal is due; kManual: only `rotate` does.
+  Stage stage = Stage::kAuto;
+  // Inside `warn`, a renewal not yet installed is a warning. Never wider than
+  // `before` when both are of one kind.
+  Window warn{Window::Kind::kPercent, 10};
+  SourcePos pos;  // the site's renewal mapping, else the defaults', else the site
 };
 
 struct Site {
@@ -65,14 +82,19 @@ struct Site {
   PathString csr;          // absolute
   PathString certificate;  // absolute
   PathString chain;        // absolute
+  // Leaf, sub CA and cross certificate in one file (Apache >= 2.4.8): when
+  // given, SSLCertificateFile points here and SSLCertificateChainFile goes.
+  std::optional<PathString> fullchain;  // absolute
   CaSpec ca;
   VhostSpec vhost;
+  RenewalSpec renewal;
   SourcePos pos;  // the site's mapping
   // Where the name and the file paths were written, for messages about them.
   SourcePos name_pos;
   SourcePos csr_pos;
   SourcePos certificate_pos;
   SourcePos chain_pos;
+  SourcePos fullchain_pos;
 };
 
 struct ApacheSpec {
@@ -80,13 +102,32 @@ struct ApacheSpec {
   std::vector<std::string> configtest{"apache2ctl", "configtest"};
   std::vector<std::vector<std::string>> restart{{"apache2ctl", "graceful"}};
   int timeout_seconds = 30;
+  // Variables passed on to configtest, restart and notify beyond PATH, LANG
+  // and LC_*. Never the name of a site's passphrase variable.
+  std::vector<std::string> environment;
   SourcePos pos;
+};
+
+enum class NotifyEvent { kRenewalDue, kExpiring, kInstalled, kError };
+inline constexpr NotifyEvent kAllNotifyEvents[] = {NotifyEvent::kRenewalDue, NotifyEvent::kExpiring,
+                                                   NotifyEvent::kInstalled, NotifyEvent::kError};
+// "renewal-due", "expiring", "installed", "error".
+const char* notify_event_name(NotifyEvent e);
+
+struct NotifySpec {
+  std::vector<std::string> command;  // argv, run without a shell; never empty once loaded
+  // The events sent, in the order the manifest lists them; no duplicates.
+  std::vector<NotifyEvent> events{std::begin(kAllNotifyEvents), std::end(kAllNotifyEvents)};
+  // A renewal-due or expiring event that still holds is sent again at most this often.
+  std::chrono::hours repeat{24};
+  SourcePos pos;  // the notify mapping
 };
 
 struct Manifest {
   fs::path file;  // as given on the command line
   fs::path dir;   // absolute directory relative paths were resolved against
   ApacheSpec apache;
+  std::optional<NotifySpec> notify;  // nullopt: nobody is notified
   std::vector<Site> sites;
 };
 

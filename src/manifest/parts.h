@@ -49,7 +49,8 @@ struct KeyPart {
 struct CaPart {
   bool given = false;
   SourcePos pos;
-  Setting<std::string> sub, cross, trust;
+  Setting<std::vector<std::string>> sub;  // one path, or the candidates of a rollover
+  Setting<std::string> cross, trust;
 };
 
 struct VhostPart {
@@ -58,6 +59,14 @@ struct VhostPart {
   Setting<std::string> server_name;  // as written
   Setting<int> port;
   Setting<std::string> file, verify;
+  Setting<bool> stapling;
+};
+
+struct RenewalPart {
+  bool given = false;
+  SourcePos pos;
+  Setting<Window> before, warn;
+  Setting<RenewalSpec::Stage> stage;
 };
 
 struct NameAt {
@@ -72,10 +81,15 @@ struct SitePart {
   Setting<std::vector<NameAt>> additional_names;
   Setting<std::string> organization;
   KeyPart key;
-  Setting<std::string> csr, certificate, chain;
+  Setting<std::string> csr, certificate, chain, fullchain;
   CaPart ca;
   VhostPart vhost;
+  RenewalPart renewal;
 };
+
+// True for a name an environment variable can portably have:
+// [A-Za-z_][A-Za-z0-9_]*.
+bool is_env_name(std::string_view s);
 
 // Reads one site (or, with `is_defaults`, the defaults mapping), reporting
 // everything that can be judged from the mapping alone.
@@ -86,5 +100,18 @@ void parse_site_part(Walker& w, const yaml::Node& map, bool is_defaults, SitePar
 // sites (shared files, duplicate names), and fills `sites`.
 void build_sites(Walker& w, const SitePart& defaults, const std::vector<SitePart>& parts,
                  const fs::path& dir, std::vector<Site>* sites);
+
+// Reads the apache mapping into `apache`; the names of apache.environment
+// also go to `environment` with where each was written.
+void read_apache(Walker& w, const Entry& e, const fs::path& dir, ApacheSpec* apache,
+                 std::vector<NameAt>* environment);
+
+// Reads the notify mapping into `notify`.
+void read_notify(Walker& w, const Entry& e, NotifySpec* notify);
+
+// Reports each name of apache.environment that is the passphrase variable of
+// a site: the passphrase must never reach a command ecertctl runs.
+void check_environment(Walker& w, const std::vector<NameAt>& environment,
+                       const std::vector<Site>& sites);
 
 }  // namespace ecert

@@ -8,23 +8,28 @@ namespace ecert {
 namespace {
 
 const std::vector<std::string_view> kSiteKeys = {
-    "name", "feature", "additional_names", "organization", "key",
-    "csr",  "certificate", "chain",        "ca",           "vhost"};
-const std::vector<std::string_view> kDefaultsKeys = {"feature", "additional_names",
-                                                      "organization", "key", "ca", "vhost"};
+    "name", "feature", "additional_names", "organization", "key",   "csr",
+    "certificate", "chain", "fullchain",   "ca",           "vhost", "renewal"};
+const std::vector<std::string_view> kDefaultsKeys = {
+    "feature", "additional_names", "organization", "key", "ca", "vhost", "renewal"};
 const std::vector<MapReader::Hint> kSiteHints = {
     {"path", "it belongs under 'key'"},       {"bits", "it belongs under 'key'"},
     {"cipher", "it belongs under 'key'"},     {"passphrase", "it belongs under 'key'"},
     {"sub", "it belongs under 'ca'"},         {"cross", "it belongs under 'ca'"},
     {"trust", "it belongs under 'ca'"},       {"server_name", "it belongs under 'vhost'"},
     {"port", "it belongs under 'vhost'"},     {"verify", "it belongs under 'vhost'"},
-    {"file", "it belongs under 'vhost'"}};
+    {"file", "it belongs under 'vhost'"},     {"stapling", "it belongs under 'vhost'"},
+    {"before", "it belongs under 'renewal'"}, {"stage", "it belongs under 'renewal'"},
+    {"warn", "it belongs under 'renewal'"},
+    {"notify", "it belongs at the top level of the manifest"},
+    {"environment", "it belongs under 'apache'"}};
 const std::vector<MapReader::Hint> kDefaultsHints = [] {
   std::vector<MapReader::Hint> hints = {
       {"name", "each site needs its own; set it on the site"},
       {"csr", "each site needs its own; set it on the site"},
       {"certificate", "each site needs its own; set it on the site"},
-      {"chain", "each site needs its own; set it on the site"}};
+      {"chain", "each site needs its own; set it on the site"},
+      {"fullchain", "each site needs its own; set it on the site"}};
   hints.insert(hints.end(), kSiteHints.begin(), kSiteHints.end());
   return hints;
 }();
@@ -32,6 +37,7 @@ const std::vector<MapReader::Hint> kDefaultsHints = [] {
 const std::vector<std::string_view> kFeatures = {"standard", "ev", "wildcard", "multi-domain",
                                                  "ev-multi-domain"};
 const std::vector<std::string_view> kCiphers = {"aes-256-cbc", "des-ede3-cbc", "none"};
+const std::vector<std::string_view> kStages = {"auto", "manual"};
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -40,19 +46,11 @@ std::size_t code_points(std::string_view s) {
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-bool is_env_name(std::string_view s) {
-  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_';
-  });
-}
-
 void read_path(Walker& w, const MapReader& m, std::string_view key, std::string_view label,
-               Setting<std::string>* out) {
+               Setting<std::string>* out, std::string_view expected = "a path") {
   const Entry* e = m.find(key);
   if (e == nullptr) return;
-  auto text = read_string(w, *e, label, "a path");
+  auto text = read_string(w, *e, label, expected);
   if (text && text->empty()) {
     w.error(w.pos(e->value), quote(label) + " must be a path, not an empty string");
     text.reset();
@@ -172,12 +170,46 @@ void read_key(Walker& w, const Entry& e, bool is_defaults, KeyPart* key) {
     key->path.invalid(key->pos);
 }
 
+// ca.sub: one path, or the candidates of a CA rollover.
+void read_sub(Walker& w, const MapReader& m, Setting<std::vector<std::string>>* out) {
+  const Entry* e = m.find("sub");
+  if (e == nullptr) return;
+  const char* expected = "a path or a non-empty list of paths";
+  if (!e->value.IsSequence()) {
+    Setting<std::string> one;
+    read_path(w, m, "sub", "ca.sub", &one, expected);
+    if (one.valid)
+      out->set({one.value}, one.pos);
+    else
+      out->invalid(one.pos);
+    return;
+  }
+  out->invalid(w.pos(e->value));
+  auto items = read_string_list(w, *e, "ca.sub", expected, "a path");
+  if (!items) return;
+  if (items->empty()) {
+    w.error(w.pos(e->value), std::string("'ca.sub' must be ") + expected + ", not an empty list");
+    return;
+  }
+  bool ok = true;
+  for (const TextAt& item : *items) {
+    if (!item.text.empty()) continue;
+    w.error(item.pos, "each entry of 'ca.sub' must be a path, not an empty string");
+    ok = false;
+  }
+  auto same_file = [](const std::string& p) { return fs::path(p).lexically_normal().string(); };
+  if (!ok || !check_no_duplicates(w, *items, "ca.sub", same_file)) return;
+  std::vector<std::string> paths;
+  for (TextAt& item : *items) paths.push_back(std::move(item.text));
+  out->set(std::move(paths), w.pos(e->value));
+}
+
 void read_ca(Walker& w, const Entry& e, CaPart* ca) {
   ca->given = true;
   ca->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
   if (!expect_map(w, e, "ca", "a mapping of sub, cross and trust")) return;
   MapReader m(w, e.value, "ca", {"sub", "cross", "trust"});
-  read_path(w, m, "sub", "ca.sub", &ca->sub);
+  read_sub(w, m, &ca->sub);
   read_path(w, m, "cross", "ca.cross", &ca->cross);
   read_path(w, m, "trust", "ca.trust", &ca->trust);
 }
@@ -213,8 +245,9 @@ bool valid_verify(std::string_view s) {
 void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
   vhost->given = true;
   vhost->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
-  if (!expect_map(w, e, "vhost", "a mapping of server_name, port, file and verify")) return;
-  std::vector<std::string_view> allowed = {"port", "file", "verify"};
+  if (!expect_map(w, e, "vhost", "a mapping of server_name, port, file, verify and stapling"))
+    return;
+  std::vector<std::string_view> allowed = {"port", "file", "verify", "stapling"};
   std::vector<MapReader::Hint> hints;
   if (is_defaults)
     hints.push_back({"server_name", "each site's VirtualHost has its own; set it on the site"});
@@ -248,6 +281,46 @@ void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
     else
       vhost->verify.invalid(w.pos(v->value));
   }
+  if (const Entry* s = m.find("stapling")) {
+    SourcePos at = s->value.IsNull() ? s->key_pos : w.pos(s->value);
+    if (auto on = read_bool(w, *s, "vhost.stapling"))
+      vhost->stapling.set(*on, at);
+    else
+      vhost->stapling.invalid(at);
+  }
+}
+
+void read_window(Walker& w, const MapReader& m, std::string_view key, std::string_view label,
+                 Setting<Window>* out) {
+  const Entry* e = m.find(key);
+  if (e == nullptr) return;
+  SourcePos at = e->value.IsNull() ? e->key_pos : w.pos(e->value);
+  out->invalid(at);
+  auto text = read_string(w, *e, label, "a share of the certificate's lifetime like 33% or a "
+                                        "number of days like 30d");
+  if (!text) return;
+  auto window = parse_window(*text, label);
+  if (!window) {
+    w.error(at, window.status().message());
+    return;
+  }
+  out->set(*window, at);
+}
+
+void read_renewal(Walker& w, const Entry& e, RenewalPart* renewal) {
+  renewal->given = true;
+  renewal->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
+  if (!expect_map(w, e, "renewal", "a mapping of before, stage and warn")) return;
+  MapReader m(w, e.value, "renewal", {"before", "stage", "warn"});
+  read_window(w, m, "before", "renewal.before", &renewal->before);
+  if (const Entry* s = m.find("stage")) {
+    SourcePos at = s->value.IsNull() ? s->key_pos : w.pos(s->value);
+    if (auto i = read_enum(w, *s, "renewal.stage", kStages))
+      renewal->stage.set(static_cast<RenewalSpec::Stage>(*i), at);
+    else
+      renewal->stage.invalid(at);
+  }
+  read_window(w, m, "warn", "renewal.warn", &renewal->warn);
 }
 
 void read_additional_names(Walker& w, const Entry& e, Setting<std::vector<NameAt>>* out) {
@@ -286,6 +359,14 @@ void read_additional_names(Walker& w, const Entry& e, Setting<std::vector<NameAt
 
 }  // namespace
 
+bool is_env_name(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_';
+  });
+}
+
 void parse_site_part(Walker& w, const yaml::Node& map, bool is_defaults, SitePart* out) {
   out->pos = w.pos(map);
   MapReader m(w, map, is_defaults ? "defaults" : "site", is_defaults ? kDefaultsKeys : kSiteKeys,
@@ -323,8 +404,10 @@ void parse_site_part(Walker& w, const yaml::Node& map, bool is_defaults, SitePar
   read_path(w, m, "csr", "csr", &out->csr);
   read_path(w, m, "certificate", "certificate", &out->certificate);
   read_path(w, m, "chain", "chain", &out->chain);
+  read_path(w, m, "fullchain", "fullchain", &out->fullchain);
   if (const Entry* e = m.find("ca")) read_ca(w, *e, &out->ca);
   if (const Entry* e = m.find("vhost")) read_vhost(w, *e, is_defaults, &out->vhost);
+  if (const Entry* e = m.find("renewal")) read_renewal(w, *e, &out->renewal);
 }
 
 }  // namespace ecert

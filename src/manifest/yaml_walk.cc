@@ -197,10 +197,25 @@ std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view
   return std::nullopt;
 }
 
+std::optional<bool> read_bool(Walker& w, const Entry& e, std::string_view label) {
+  auto text = read_string(w, e, label, "true or false");
+  if (!text) return std::nullopt;
+  if (is_plain(e.value)) {
+    if (*text == "true" || *text == "True" || *text == "TRUE") return true;
+    if (*text == "false" || *text == "False" || *text == "FALSE") return false;
+  }
+  w.error(w.pos(e.value), quote(label) + " must be true or false, " +
+                              (is_plain(e.value) ? "got " + quote(*text)
+                                                 : "not the string " + quote(*text) +
+                                                       "; remove the quotes"));
+  return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& node,
                                                   const SourcePos& empty_at,
-                                                  std::string_view label) {
-  const std::string expected = "a non-empty list of strings, e.g. [apache2ctl, configtest]";
+                                                  std::string_view label,
+                                                  std::string_view example) {
+  const std::string expected = "a non-empty list of strings, e.g. " + std::string(example);
   if (node.IsNull()) {
     w.error(empty_at, "empty value for " + quote(label) + "; expected " + expected);
     return std::nullopt;
@@ -224,6 +239,47 @@ std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& n
   }
   if (!ok) return std::nullopt;
   return argv;
+}
+
+std::optional<std::vector<TextAt>> read_string_list(Walker& w, const Entry& e,
+                                                    std::string_view label,
+                                                    std::string_view expected,
+                                                    std::string_view item) {
+  if (!expect_list(w, e, label, expected)) return std::nullopt;
+  std::vector<TextAt> items;
+  bool ok = true;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    yaml::Node n = *it;
+    if (!n.IsScalar()) {
+      w.error(w.pos(n), "each entry of " + quote(label) + " must be " + std::string(item) +
+                            ", not " + describe(n));
+      ok = false;
+      continue;
+    }
+    items.push_back({n.Scalar(), w.pos(n)});
+  }
+  if (!ok) return std::nullopt;
+  return items;
+}
+
+bool check_no_duplicates(Walker& w, const std::vector<TextAt>& items, std::string_view label,
+                         const std::function<std::string(const std::string&)>& same_as) {
+  std::vector<std::pair<std::string, const TextAt*>> seen;
+  bool ok = true;
+  for (const TextAt& item : items) {
+    std::string key = same_as ? same_as(item.text) : item.text;
+    auto first = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
+    if (first == seen.end()) {
+      seen.emplace_back(std::move(key), &item);
+      continue;
+    }
+    const TextAt& earlier = *first->second;
+    w.error(item.pos, quote(label) + " lists " + quote(item.text) + " twice (first " +
+                          (earlier.text == item.text ? "" : "as " + quote(earlier.text) + " ") +
+                          "at line " + std::to_string(earlier.pos.line) + ")");
+    ok = false;
+  }
+  return ok;
 }
 
 namespace {

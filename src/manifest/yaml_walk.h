@@ -10,6 +10,7 @@
 #include "manifest/yaml_tree.h"
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,10 +94,35 @@ std::optional<long long> read_int(Walker& w, const Entry& e, std::string_view la
 // One of `values`, with a suggestion for a near miss. Returns its index.
 std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view label,
                                      const std::vector<std::string_view>& values);
-// A non-empty list of non-empty strings: one command's argv.
-std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& node,
-                                                  const SourcePos& empty_at,
-                                                  std::string_view label);
+// true or false (also True, TRUE, False, FALSE: YAML 1.2's booleans), not
+// quoted. yes/no/on/off are refused: they are booleans to some YAML readers
+// and strings to others.
+std::optional<bool> read_bool(Walker& w, const Entry& e, std::string_view label);
+// A non-empty list of non-empty strings: one command's argv. `example`
+// completes "e.g. " in messages.
+std::optional<std::vector<std::string>> read_argv(
+    Walker& w, const yaml::Node& node, const SourcePos& empty_at, std::string_view label,
+    std::string_view example = "[apache2ctl, configtest]");
+
+struct TextAt {
+  std::string text;
+  SourcePos pos;
+};
+// The entries of a list of strings, each with where it was written.
+// `expected` describes the list and `item` one entry, e.g. "a list of
+// environment variable names" and "an environment variable name". Reports a
+// value that is not a list and each entry that is not a string; returns
+// nullopt after any of these.
+std::optional<std::vector<TextAt>> read_string_list(Walker& w, const Entry& e,
+                                                    std::string_view label,
+                                                    std::string_view expected,
+                                                    std::string_view item);
+// Reports each entry equal to an earlier one, at the later: "'LABEL' lists
+// 'X' twice (first at line N)", or "(first as 'Y' at line N)" when written
+// differently. Entries are compared as `same_as` maps them (as written when
+// it is empty). Returns true when there is none.
+bool check_no_duplicates(Walker& w, const std::vector<TextAt>& items, std::string_view label,
+                         const std::function<std::string(const std::string&)>& same_as = {});
 // Reports an error unless `e.value` is a mapping; false then.
 bool expect_map(Walker& w, const Entry& e, std::string_view label,
                 std::string_view expected = "a mapping");
