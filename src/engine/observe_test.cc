@@ -225,5 +225,40 @@ TEST_CASE("observe: the -D names of apache.configtest decide which vhosts Apache
   CHECK(without.sites[0].vhost.error.message().find("Apache does not read it (<IfDefine STAGING>") != std::string::npos);
 }
 
+TEST_CASE("observe: during a CA rollover the sub CA whose key signed the certificate is chosen") {
+  World w;
+  const auto& reissued_key = tp::cached_key(4);
+  const crypto::Certificate reissued = *tp::issue(
+      w.pki.hk_root, w.pki.hk_root_key, reissued_key.get(),
+      tp::CertSpec{tp::hkpost_name("Hongkong Post e-Cert SSL CA 3 - 17"), {}, 0, 0, true});
+  w.fs.add_file("/ca/sub-2025.crt", reissued.pem());
+  const crypto::NameEntries b_subject{{"C", "HK"}, {"O", "My Organization"}, {"CN", "www.b.example"}};
+  w.fs.add_file("/srv/b.cer",
+                tp::issue(reissued, reissued_key, tp::cached_key(2).get(), tp::CertSpec{b_subject, {"www.b.example"}})
+                    ->pem());
+  SUBCASE("both files listed: each site's certificate picks its own") {
+    std::string text = kManifest;
+    text.replace(text.find("sub: /ca/sub.crt"), 16, "sub: [/ca/sub.crt, /ca/sub-2025.crt]");
+    auto rollover = load_manifest_text(text, "/srv/ecert.yaml");
+    REQUIRE(rollover.ok());
+    const Observed o = observe(rollover.manifest, w.fs, ObserveOptions{0, nullptr, {}});
+    CHECK(o.sites[0].ca.sub_path == "/ca/sub.crt");
+    CHECK(o.sites[1].cert.signed_by_sub);
+    CHECK(o.sites[1].ca.sub_path == "/ca/sub-2025.crt");
+    REQUIRE(o.sites[1].ca.chain_pem);
+    CHECK(*o.sites[1].ca.chain_pem == reissued.pem() + w.pki.cross.pem());
+    CHECK(o.sites[1].ca.chain_verification.is_ok());
+    // From the cache, the same choice.
+    const Observed warm = observe(rollover.manifest, w.fs, ObserveOptions{0, &o.facts.learned, {}});
+    CHECK(warm.sites[1].ca.sub_path == "/ca/sub-2025.crt");
+    CHECK(warm.sites[1].cert.signed_by_sub);
+  }
+  SUBCASE("only the old file listed: the issuer's name matches, its key does not") {
+    const Observed o = w.run(nullptr);
+    CHECK_FALSE(o.sites[1].cert.signed_by_sub);
+    CHECK(o.sites[1].cert.same_name_sub == "/ca/sub.crt");
+  }
+}
+
 }  // namespace
 }  // namespace ecert

@@ -171,6 +171,24 @@ void plan_config_writes(const Observed& obs, const std::vector<std::optional<Vho
       if (c.kind == ResourceKind::kVhost && c.acts()) c.payload = EditConfig{writes};
 }
 
+// Sites may share a chain file only when it holds the same certificates.
+// During a CA rollover two sites listing the same candidates can need
+// different sub CAs: the later one is refused instead of rewriting the
+// earlier one's chain.
+void find_chain_conflicts(const Manifest& manifest, const Observed& obs, std::vector<SiteInput>& inputs) {
+  std::map<std::string, std::size_t> first;  // chain path -> first site that needs it
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const CaFacts& ca = obs.sites[i].ca;
+    if (!obs.sites[i].cert.signed_by_sub || !ca.chain_pem) continue;
+    auto [it, fresh] = first.emplace(manifest.sites[i].chain.string(), i);
+    if (fresh || obs.sites[it->second].ca.chain_digest == ca.chain_digest) continue;
+    inputs[i].chain_conflict = manifest.sites[i].chain.string() + " is shared with " +
+                               manifest.sites[it->second].name + ", whose certificate chains to the sub CA in " +
+                               obs.sites[it->second].ca.sub_path + ", while this one's chains to " + ca.sub_path +
+                               "; give this site a chain file of its own";
+  }
+}
+
 void explain_restart(Plan& plan) {
   std::vector<std::string> reasons;
   for (const auto& sp : plan.sites)
@@ -216,6 +234,7 @@ Plan make_plan(const Manifest& manifest, const Observed& observed, const std::st
     inputs.push_back(SiteInput{site, observed.sites[i], observed, site_command("rotate", manifest_arg, site),
                                site_command("csr", manifest_arg, site)});
   }
+  find_chain_conflicts(manifest, observed, inputs);
   std::vector<std::optional<VhostEdits>> edits(inputs.size());
   plan.sites.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) plan.sites.push_back(plan_site(inputs[i], edits[i]));

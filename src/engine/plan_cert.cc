@@ -209,7 +209,8 @@ bool plan_chain(const SiteInput& in, SitePlan& sp) {
   const Site& site = in.site;
   const CaFacts& ca = in.facts.ca;
   const FileFacts& chain = in.facts.chain;
-  const Status& problem = !ca.error.is_ok() ? ca.error : ca.chain_verification;
+  const Status conflict = in.chain_conflict.empty() ? Status::ok() : Status::conflict(in.chain_conflict);
+  const Status& problem = !ca.error.is_ok() ? ca.error : !conflict.is_ok() ? conflict : ca.chain_verification;
   if (!problem.is_ok()) {
     sp.changes.push_back(make_change(ResourceKind::kChain, Action::kError, site.chain, problem.message()));
     block_after(in, sp, ResourceKind::kChain);

@@ -18,6 +18,9 @@ struct SiteInput {
   const Observed& observed;
   std::string rotate_cmd;  // "ecertctl rotate -f M --site NAME", for messages
   std::string csr_cmd;     // "ecertctl csr -f M --site NAME"
+  // Set when an earlier site shares this site's chain file but needs other
+  // bytes in it (their certificates come from different sub CAs): why.
+  std::string chain_conflict = {};
 };
 
 // Which key the CSR and the certificate must belong to, as the key planner

@@ -351,6 +351,37 @@ TEST_CASE("chain: created, updated when different, error when it does not verify
   }
 }
 
+TEST_CASE("chain: a file two sites share is refused for the later site when their sub CAs differ") {
+  Site a = standard_site();
+  Site b = standard_site();
+  b.name = b.unicode_name = b.vhost.server_name = "shop.example.com";
+  b.key.path = "/srv/ssl.key/shop.key";
+  SiteFacts fa = converged(a);
+  SiteFacts fb = converged(b);
+  fb.ca.sub_path = "/srv/ca/sub-2025.crt";
+  fb.ca.chain_digest = "reissued-chain";
+  fb.chain = present("chain-digest");
+  Plan p = make_plan(manifest_of({a, b}), observed_of({fa, fb}), "m.yaml");
+  CHECK(p.sites[0].state() == SitePlan::State::kConverged);
+  const Change& chain = change(p.sites[1], ResourceKind::kChain);
+  CHECK(chain.action == Action::kError);
+  CHECK(chain.reason ==
+        "/srv/ssl.crt/hkpostca.crt is shared with www.example.com, whose certificate chains to the sub CA in "
+        "/srv/ca/sub.crt, while this one's chains to /srv/ca/sub-2025.crt; give this site a chain file of its own");
+  CHECK(change(p.sites[1], ResourceKind::kVhost).blocked_by == Blocker{ResourceKind::kChain, true});
+}
+
+TEST_CASE("chain: a sub CA or cross certificate that ends before the leaf is a warning") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.ca.cross_not_after = kNow + 100 * 86400;  // the leaf runs 200 days
+  f.ca.sub_not_after = kNow + 300 * 86400;
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  REQUIRE(p.sites[0].warnings.size() == 1);
+  CHECK(p.sites[0].warnings[0].find("the cross certificate /srv/ca/cross.crt expires on ") == 0);
+  CHECK(p.sites[0].warnings[0].find("before the certificate does") != std::string::npos);
+}
+
 TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error even while pending") {
   Site s = standard_site();
   SiteFacts f = converged(s);
