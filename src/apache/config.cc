@@ -15,7 +15,8 @@ namespace {
 // Apache's own bound is 128; anything past 32 levels is a mistake in practice.
 constexpr int kMaxIncludeDepth = 32;
 
-bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+// An Include path with a glob character (fnmatch's *, ? and [).
+bool is_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -341,7 +342,7 @@ class Loader {
   // reporting) when the include fails.
   bool include_targets(const std::string& directive, const fs::path& target, bool optional, const SourcePos& pos,
                        std::vector<fs::path>& files) {
-    if (has_wildcard(target.string())) {
+    if (is_glob(target.string())) {
       std::vector<fs::path> matches = glob(target);
       if (matches.empty()) {
         if (!optional)
@@ -423,7 +424,7 @@ class Loader {
       bool last = i + 1 == parts.size();
       std::vector<fs::path> next;
       for (const fs::path& dir : current) {
-        if (!has_wildcard(parts[i])) {
+        if (!is_glob(parts[i])) {
           fs::path p = dir / parts[i];
           auto info = fs_.stat(p);
           if (info.is_ok() && (last || info->is_directory)) next.push_back(p);
@@ -455,8 +456,25 @@ class Loader {
 };
 
 
+// Apache's ap_strcasecmp_match: '*' is any run of characters, '?' any one,
+// every other character (also '[') itself, ignoring case.
 bool wildcard_match(std::string_view pattern, std::string_view name) {
-  return fnmatch(to_lower(pattern).c_str(), to_lower(name).c_str(), 0) == 0;
+  std::size_t p = 0, n = 0, star = std::string_view::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || iequals(pattern.substr(p, 1), name.substr(n, 1)))) {
+      ++p, ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 // Splits an address into its port part ("" when none).
@@ -488,12 +506,14 @@ bool VirtualHost::listens_on(int port) const {
   return false;
 }
 
+bool is_alias_pattern(std::string_view alias) { return alias.find_first_of("*?") != std::string_view::npos; }
+
 VirtualHost::NameMatch VirtualHost::match_name(std::string_view name) const {
   if (!server_name.empty() && iequals(server_name, name)) return NameMatch::kExact;
   bool wildcard = false;
   for (const auto& alias : aliases) {
     if (iequals(alias, name)) return NameMatch::kExact;
-    if (has_wildcard(alias) && wildcard_match(alias, name)) wildcard = true;
+    if (is_alias_pattern(alias) && wildcard_match(alias, name)) wildcard = true;
   }
   return wildcard ? NameMatch::kWildcard : NameMatch::kNone;
 }

@@ -70,6 +70,10 @@ struct VirtualHost {
   std::string describe() const;
 };
 
+// A ServerAlias with '*' or '?' is a pattern (Apache's ap_is_matchexp);
+// '[' is an ordinary character there, unlike in an Include glob.
+bool is_alias_pattern(std::string_view alias);
+
 struct ConfigFile {
   fs::path path;       // as included
   fs::path real_path;  // symlinks resolved

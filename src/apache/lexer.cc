@@ -104,18 +104,6 @@ void classify(LogicalLine& line, const Joined& j, std::string_view text) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool LogicalLine::is(std::string_view directive_name) const { return iequals(name, directive_name); }
 
 std::vector<LogicalLine> tokenize(std::string_view text) {

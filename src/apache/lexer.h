@@ -19,6 +19,8 @@
 // parse_logical_line; the editor works on the raw tokens.
 #pragma once
 
+#include "util/strings.h"  // iequals, lower
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -64,8 +66,5 @@ LogicalLine parse_logical_line(std::string_view text);
 // The words of `text` as ap_getword_conf splits them: on blanks, quotes
 // grouping, unquoted and unescaped.
 std::vector<std::string> split_arguments(std::string_view text);
-
-bool iequals(std::string_view a, std::string_view b);
-std::string to_lower(std::string_view s);
 
 }  // namespace ecert::apache

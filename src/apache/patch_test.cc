@@ -54,7 +54,7 @@ LineDiff diff_lines(std::string_view before, std::string_view after) {
   return d;
 }
 
-bool mentions_ssl_file(const std::string& line) { return to_lower(line).find("sslcertificate") != std::string::npos; }
+bool mentions_ssl_file(const std::string& line) { return lower(line).find("sslcertificate") != std::string::npos; }
 
 // The lossless property: every changed line is an SSLCertificate*File line
 // (or, for a joined continuation, one of its physical lines), and reading

@@ -1,5 +1,7 @@
 #include "apache/vhost.h"
 
+#include "util/strings.h"
+
 #include <cctype>
 
 namespace ecert::apache {
@@ -78,14 +80,6 @@ Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& qu
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool has_wildcard(const std::string& alias) { return alias.find_first_of("*?") != std::string::npos; }
-
 }  // namespace
 
 VhostIndex::VhostIndex(const Config& config) : config_(config) {
@@ -99,7 +93,7 @@ VhostIndex::VhostIndex(const Config& config) : config_(config) {
     bool wildcard = false;
     for (const auto& alias : vh.aliases) {
       add(alias);
-      wildcard |= has_wildcard(alias);
+      wildcard |= is_alias_pattern(alias);
     }
     if (wildcard) wildcard_.push_back(i);
   }

@@ -234,3 +234,43 @@ TEST_CASE("find_vhost: a block Apache may or may not read is never chosen") {
   REQUIRE(shop.is_ok());
   CHECK((*shop)->line == 7);
 }
+
+namespace ecert::apache {
+
+TEST_CASE("ServerAlias patterns are '*' and '?' only, as Apache's; '[' is an ordinary character") {
+  CHECK(is_alias_pattern("*.example.com"));
+  CHECK(is_alias_pattern("www?.example.com"));
+  CHECK_FALSE(is_alias_pattern("www[1].example.com"));
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n  ServerName a.example.com\n  ServerAlias [ab].example.com\n</VirtualHost>\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  CHECK(config->vhosts[0].match_name("b.example.com") == VirtualHost::NameMatch::kNone);
+  const VhostIndex index(*config);
+  CHECK_FALSE(index.find(VhostQuery{"b.example.com", 443, std::nullopt}).is_ok());
+  CHECK_FALSE(find_vhost(*config, VhostQuery{"b.example.com", 443, std::nullopt}).is_ok());
+}
+
+}  // namespace ecert::apache
+
+namespace ecert::apache {
+
+TEST_CASE("ServerAlias wildcards match as ap_strcasecmp_match does") {
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf",
+              "<VirtualHost *:443>\n  ServerName a.example.com\n  ServerAlias *.Shop.example.com w?w.example.com "
+              "*[x].example.com\n</VirtualHost>\n");
+  auto config = load_config(fs, "/c/httpd.conf");
+  REQUIRE(config.is_ok());
+  const VirtualHost& vh = config->vhosts[0];
+  CHECK(vh.match_name("eu.shop.example.com") == VirtualHost::NameMatch::kWildcard);
+  CHECK(vh.match_name("a.b.shop.example.com") == VirtualHost::NameMatch::kWildcard);
+  CHECK(vh.match_name("shop.example.com") == VirtualHost::NameMatch::kNone);
+  CHECK(vh.match_name("wxw.example.com") == VirtualHost::NameMatch::kWildcard);
+  CHECK(vh.match_name("ww.example.com") == VirtualHost::NameMatch::kNone);
+  CHECK(vh.match_name("a[x].example.com") == VirtualHost::NameMatch::kWildcard);  // '[' is itself
+  CHECK(vh.match_name("ax.example.com") == VirtualHost::NameMatch::kNone);
+}
+
+}  // namespace ecert::apache

@@ -2,19 +2,21 @@
 
 #include "crypto/tls.h"
 #include "crypto/x509.h"
+#include "util/host_port.h"
 
 namespace ecert {
 
 ServedFacts probe_served(const Site& site, const FileSystem& fs, std::chrono::milliseconds timeout) {
   ServedFacts out;
   out.address = *site.vhost.verify;
-  const auto colon = out.address.rfind(':');
-  std::string host = out.address.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const int port = std::atoi(out.address.c_str() + colon + 1);
+  const auto address = parse_host_port(out.address);  // the manifest loader accepted it
+  if (!address) {
+    out.detail = "vhost.verify " + out.address + " is not HOST:PORT";
+    return out;
+  }
   // A wildcard name is no host name: ask for the vhost's own name instead.
   const std::string sni = site.name.rfind("*.", 0) == 0 ? site.vhost.server_name : site.name;
-  auto served = crypto::fetch_served_chain(host, port, sni, timeout);
+  auto served = crypto::fetch_served_chain(address->host, address->port, sni, timeout);
   if (!served) {
     out.detail = served.status().message();
     return out;

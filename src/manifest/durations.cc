@@ -1,3 +1,4 @@
+#include "util/strings.h"
 #include "manifest/durations.h"
 
 #include <algorithm>
@@ -7,7 +8,6 @@ namespace {
 
 constexpr std::time_t kSecondsPerDay = 24 * 60 * 60;
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // A number followed by a unit, as "33%" or "24h" are written.
 struct Amount {
@@ -36,19 +36,19 @@ std::string Window::str() const {
 
 Result<Window> parse_window(std::string_view text, std::string_view label) {
   const Amount a = split_amount(text);
-  const std::string head = quote(label) + " must be ";
+  const std::string head = squote(label) + " must be ";
   if (a.has_number && a.unit == "%") {
     if (a.number >= 1 && a.number <= kMaxWindowPercent)
       return Window{Window::Kind::kPercent, static_cast<int>(a.number)};
-    return Status::invalid(head + "from 1% to 99% of the certificate's lifetime, got " + quote(text));
+    return Status::invalid(head + "from 1% to 99% of the certificate's lifetime, got " + squote(text));
   }
   if (a.has_number && a.unit == "d") {
     if (a.number >= 1 && a.number <= kMaxWindowDays)
       return Window{Window::Kind::kDays, static_cast<int>(a.number)};
-    return Status::invalid(head + "from 1d to 3650d, got " + quote(text));
+    return Status::invalid(head + "from 1d to 3650d, got " + squote(text));
   }
   std::string msg = head + "a share of the certificate's lifetime like 33% (1% to 99%) or a "
-                           "number of days like 30d (1d to 3650d), got " + quote(text);
+                           "number of days like 30d (1d to 3650d), got " + squote(text);
   if (a.has_number && a.unit.empty()) msg += "; add % or d";
   return Status::invalid(std::move(msg));
 }
@@ -73,15 +73,15 @@ std::optional<std::time_t> window_reached(const Window& window, std::time_t not_
 
 Result<std::chrono::hours> parse_repeat(std::string_view text, std::string_view label) {
   const Amount a = split_amount(text);
-  const std::string head = quote(label) + " must be ";
+  const std::string head = squote(label) + " must be ";
   if (a.has_number && (a.unit == "h" || a.unit == "d")) {
     const long long hours = a.unit == "d" ? a.number * 24 : a.number;
     if (hours >= kMinRepeat.count() && hours <= kMaxRepeat.count())
       return std::chrono::hours(hours);
-    return Status::invalid(head + "from 1h to 30d, got " + quote(text));
+    return Status::invalid(head + "from 1h to 30d, got " + squote(text));
   }
   std::string msg = head + "a number of hours like 24h or of days like 2d, from 1h to 30d, got " +
-                    quote(text);
+                    squote(text);
   if (a.has_number && a.unit.empty()) msg += "; add h or d";
   return Status::invalid(std::move(msg));
 }

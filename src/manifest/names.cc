@@ -1,3 +1,4 @@
+#include "util/strings.h"
 #include "manifest/names.h"
 
 #include <idn2.h>
@@ -21,7 +22,6 @@ bool is_ldh(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // UTS #46 non-transitional processing is what browsers do today; the
 // transitional fallback accepts the few names (e.g. with ß) IDNA 2008 refuses
@@ -35,29 +35,29 @@ Result<std::string> to_a_labels(const std::string& lowered, std::string_view ori
     if (rc == IDN2_OK && out != nullptr) return std::string(out);
     last_rc = rc;
   }
-  return Status::invalid("server name " + quote(original) +
+  return Status::invalid("server name " + squote(original) +
                          " is not a valid internationalized domain name (" +
                          idn2_strerror(last_rc) + ")");
 }
 
 Status check_label(std::string_view label, std::string_view original) {
   if (label.empty())
-    return Status::invalid("server name " + quote(original) +
+    return Status::invalid("server name " + squote(original) +
                            " has an empty label; remove the extra dot");
   if (label.size() > kMaxLabelLength)
-    return Status::invalid("label " + quote(label.substr(0, 20)) + "... in server name " +
-                           quote(original) + " is longer than 63 characters");
+    return Status::invalid("label " + squote(label.substr(0, 20)) + "... in server name " +
+                           squote(original) + " is longer than 63 characters");
   for (char c : label) {
     if (c == '*')
-      return Status::invalid("server name " + quote(original) +
+      return Status::invalid("server name " + squote(original) +
                              ": '*' must be the whole left-most label, as in '*.example.com'");
     if (!is_ldh(c))
-      return Status::invalid("server name " + quote(original) + " contains " +
-                             quote(std::string(1, c)) +
+      return Status::invalid("server name " + squote(original) + " contains " +
+                             squote(std::string(1, c)) +
                              "; use only letters, digits, hyphens and dots");
   }
   if (label.front() == '-' || label.back() == '-')
-    return Status::invalid("label " + quote(label) + " in server name " + quote(original) +
+    return Status::invalid("label " + squote(label) + " in server name " + squote(original) +
                            " starts or ends with a hyphen");
   return Status::ok();
 }
@@ -68,8 +68,8 @@ Result<std::string> normalize_server_name(std::string_view name, bool allow_wild
   if (name.empty())
     return Status::invalid("server name is empty; write a name like 'www.example.com'");
   if (name.back() == '.')
-    return Status::invalid("server name " + quote(name) + " ends with a dot; write " +
-                           quote(name.substr(0, name.size() - 1)));
+    return Status::invalid("server name " + squote(name) + " ends with a dot; write " +
+                           squote(name.substr(0, name.size() - 1)));
 
   std::string lowered(name);
   for (char& c : lowered)
@@ -77,7 +77,7 @@ Result<std::string> normalize_server_name(std::string_view name, bool allow_wild
 
   bool wildcard = lowered.size() >= 2 && lowered.compare(0, 2, "*.") == 0;
   if (wildcard && !allow_wildcard)
-    return Status::invalid("server name " + quote(name) +
+    return Status::invalid("server name " + squote(name) +
                            " is a wildcard; only a site with feature: wildcard may use '*'");
   std::string rest = wildcard ? lowered.substr(2) : lowered;
 
@@ -101,13 +101,13 @@ Result<std::string> normalize_server_name(std::string_view name, bool allow_wild
 
   std::string result = wildcard ? "*." + rest : rest;
   if (wildcard && labels < 2)
-    return Status::invalid("wildcard " + quote(name) +
+    return Status::invalid("wildcard " + squote(name) +
                            " needs at least two labels after '*.', as in '*.example.com'");
   if (!wildcard && labels < 2)
-    return Status::invalid("server name " + quote(name) +
+    return Status::invalid("server name " + squote(name) +
                            " needs at least two labels, as in 'www.example.com'");
   if (result.size() > kMaxNameLength)
-    return Status::invalid("server name " + quote(name) + " is " +
+    return Status::invalid("server name " + squote(name) + " is " +
                            std::to_string(result.size()) +
                            " characters long as ASCII; at most 253 are allowed");
   return result;

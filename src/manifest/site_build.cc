@@ -1,6 +1,7 @@
 // Merging sites over the defaults and the checks that need more than one
 // mapping: required settings, features against names, ciphers against
 // passphrases, and clashes between sites.
+#include "util/strings.h"
 #include <algorithm>
 #include <map>
 #include <set>
@@ -11,7 +12,6 @@
 namespace ecert {
 namespace {
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 fs::path resolve(const fs::path& dir, const std::string& written) {
   fs::path p(written);
@@ -20,7 +20,7 @@ fs::path resolve(const fs::path& dir, const std::string& written) {
 
 void missing(Walker& w, const SourcePos& parent, std::string_view key, std::string_view where,
              bool may_default) {
-  w.error(parent, "missing required key " + quote(key) + " in " + std::string(where) +
+  w.error(parent, "missing required key " + squote(key) + " in " + std::string(where) +
                       (may_default ? "; set it here or in defaults" : ""));
 }
 
@@ -44,9 +44,9 @@ void check_shared(Walker& w, const std::vector<Site>& sites, const std::vector<c
   const Site& other = sites[first.site];
   std::string other_site = first.site == use.site
                                ? "this site"
-                               : "site " + quote(parts[first.site]->name.value) + " (line " +
+                               : "site " + squote(parts[first.site]->name.value) + " (line " +
                                      std::to_string(first.pos.line) + ")";
-  std::string head = std::string(use.role) + " " + quote(use.written) + " is ";
+  std::string head = std::string(use.role) + " " + squote(use.written) + " is ";
   if (first.role == "chain" && use.role == "chain") {
     if (is_ev(other.feature) != is_ev(s.feature)) {
       w.error(use.pos, head + "shared with " + (is_ev(other.feature) ? "EV " : "non-EV ") +
@@ -103,7 +103,7 @@ void build_name(Walker& w, const SitePart& p, const Setting<Feature>& feature, S
     std::size_t dot = name->find('.');
     bool has_parent = dot != std::string::npos && name->find('.', dot + 1) != std::string::npos;
     w.error(p.name.pos, "a wildcard site's name must start with '*.', as in " +
-                            quote("*." + (has_parent ? name->substr(dot + 1) : *name)));
+                            squote("*." + (has_parent ? name->substr(dot + 1) : *name)));
   } else {
     s->name = *name;
   }
@@ -189,7 +189,7 @@ void build_vhost(Walker& w, const SitePart& d, const SitePart& p, bool wildcard,
     if (wildcard)
       w.error(p.pos, "a wildcard site needs vhost.server_name: the ServerName of its "
                      "VirtualHost, e.g. " +
-                         quote(s->name.empty() ? "www.example.com" : "www" + s->name.substr(1)));
+                         squote(s->name.empty() ? "www.example.com" : "www" + s->name.substr(1)));
     else
       s->vhost.server_name = s->name;
   }
@@ -274,7 +274,7 @@ void build_sites(Walker& w, const SitePart& defaults, const std::vector<SitePart
     if (!s.name.empty()) {
       auto [it, inserted] = names.emplace(s.name, &p);
       if (!inserted)
-        w.error(p.name.pos, "duplicate site name " + quote(s.name) + " (first at line " +
+        w.error(p.name.pos, "duplicate site name " + squote(s.name) + " (first at line " +
                                 std::to_string(it->second->name.pos.line) + ")");
     }
     sites->push_back(std::move(s));
@@ -293,8 +293,8 @@ void check_environment(Walker& w, const std::vector<NameAt>& environment,
     auto it = listed.find(s.key.passphrase.env);
     if (it == listed.end() || !reported.insert(it->first).second) continue;
     w.error(it->second->pos,
-            "apache.environment lists " + quote(it->first) + ", the passphrase variable of site " +
-                quote(s.unicode_name) + " (passphrase at line " +
+            "apache.environment lists " + squote(it->first) + ", the passphrase variable of site " +
+                squote(s.unicode_name) + " (passphrase at line " +
                 std::to_string(s.key.passphrase.pos.line) +
                 "); the passphrase must never reach configtest, restart or notify: remove it "
                 "from the list");

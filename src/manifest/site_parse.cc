@@ -1,6 +1,8 @@
 // Reading a site mapping (or the defaults) into a SitePart.
+#include "util/strings.h"
 #include <algorithm>
 
+#include "util/host_port.h"
 #include "manifest/names.h"
 #include "manifest/parts.h"
 
@@ -39,7 +41,6 @@ const std::vector<std::string_view> kFeatures = {"standard", "ev", "wildcard", "
 const std::vector<std::string_view> kCiphers = {"aes-256-cbc", "des-ede3-cbc", "none"};
 const std::vector<std::string_view> kStages = {"auto", "manual"};
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 std::size_t code_points(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(
@@ -52,7 +53,7 @@ void read_path(Walker& w, const MapReader& m, std::string_view key, std::string_
   if (e == nullptr) return;
   auto text = read_string(w, *e, label, expected);
   if (text && text->empty()) {
-    w.error(w.pos(e->value), quote(label) + " must be a path, not an empty string");
+    w.error(w.pos(e->value), squote(label) + " must be a path, not an empty string");
     text.reset();
   }
   if (text)
@@ -92,7 +93,7 @@ void read_passphrase(Walker& w, const Entry& e, Setting<PassphraseSource>* out) 
     if (!name) return;
     if (!is_env_name(*name)) {
       w.error(w.pos(env->value), "'passphrase.env' must be an environment variable name like "
-                                 "ECERT_KEY_PASSPHRASE, got " + quote(*name));
+                                 "ECERT_KEY_PASSPHRASE, got " + squote(*name));
       return;
     }
     src.kind = PassphraseSource::Kind::kEnv;
@@ -214,34 +215,6 @@ void read_ca(Walker& w, const Entry& e, CaPart* ca) {
   read_path(w, m, "trust", "ca.trust", &ca->trust);
 }
 
-bool valid_verify(std::string_view s) {
-  std::string_view host, port;
-  if (!s.empty() && s[0] == '[') {
-    std::size_t close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-    if (host.find(':') == std::string_view::npos) return false;
-    for (char c : host)
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
-  } else {
-    std::size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return false;
-    for (char c : host)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
-        return false;
-  }
-  if (host.empty() || port.empty() || port.size() > 5) return false;
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return false;
-  int p = std::stoi(std::string(port));
-  return p >= 1 && p <= 65535;
-}
-
 void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
   vhost->given = true;
   vhost->pos = e.value.IsNull() ? e.key_pos : w.pos(e.value);
@@ -271,9 +244,9 @@ void read_vhost(Walker& w, const Entry& e, bool is_defaults, VhostPart* vhost) {
   read_path(w, m, "file", "vhost.file", &vhost->file);
   if (const Entry* v = m.find("verify")) {
     auto text = read_string(w, *v, "vhost.verify", "HOST:PORT");
-    if (text && !valid_verify(*text)) {
+    if (text && !parse_host_port(*text)) {
       w.error(w.pos(v->value), "'vhost.verify' must be HOST:PORT or [IPv6]:PORT with a port "
-                               "from 1 to 65535, got " + quote(*text));
+                               "from 1 to 65535, got " + squote(*text));
       text.reset();
     }
     if (text)
@@ -347,7 +320,7 @@ void read_additional_names(Walker& w, const Entry& e, Setting<std::vector<NameAt
     auto dup = std::find_if(names.begin(), names.end(),
                             [&](const NameAt& x) { return x.name == *name; });
     if (dup != names.end()) {
-      w.error(npos, "additional name " + quote(*name) + " is listed twice (first at line " +
+      w.error(npos, "additional name " + squote(*name) + " is listed twice (first at line " +
                         std::to_string(dup->pos.line) + ")");
       ok = false;
       continue;

@@ -1,4 +1,5 @@
 // Reading the top-level mappings beside the sites: apache and notify.
+#include "util/strings.h"
 #include <algorithm>
 
 #include "manifest/parts.h"
@@ -6,7 +7,6 @@
 namespace ecert {
 namespace {
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 const std::vector<std::string_view> kEvents = {"renewal-due", "expiring", "installed", "error"};
 
@@ -47,7 +47,7 @@ void read_environment(Walker& w, const Entry& e, ApacheSpec* apache,
     if (is_env_name(item.text)) continue;
     w.error(item.pos, "each entry of 'apache.environment' must be an environment variable name "
                       "(letters, digits and _, not starting with a digit), got " +
-                          quote(item.text));
+                          squote(item.text));
     ok = false;
   }
   if (!check_no_duplicates(w, *items, "apache.environment") || !ok) return;
@@ -74,9 +74,9 @@ std::optional<std::vector<NotifyEvent>> read_events(Walker& w, const Entry& e) {
       events.push_back(static_cast<NotifyEvent>(known - kEvents.begin()));
       continue;
     }
-    std::string msg = "unknown event " + quote(item.text) + " in 'notify.events'; the events are " + valid;
+    std::string msg = "unknown event " + squote(item.text) + " in 'notify.events'; the events are " + valid;
     if (std::string guess = closest(item.text, kEvents); !guess.empty())
-      msg += "; did you mean " + quote(guess) + "?";
+      msg += "; did you mean " + squote(guess) + "?";
     w.error(item.pos, std::move(msg));
     ok = false;
   }

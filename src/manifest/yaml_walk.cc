@@ -1,3 +1,4 @@
+#include "util/strings.h"
 #include "manifest/yaml_walk.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@ bool is_decimal(std::string_view s) {
 
 bool is_plain(const yaml::Node& node) { return node.Tag() != "!"; }
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -104,18 +104,18 @@ MapReader::MapReader(Walker& w, const yaml::Node& map, std::string_view where,
     auto first = std::find_if(entries_.begin(), entries_.end(),
                               [&](const Entry& e) { return e.key == name; });
     if (first != entries_.end()) {
-      w.error(key_pos, "duplicate key " + quote(name) + " (first at line " +
+      w.error(key_pos, "duplicate key " + squote(name) + " (first at line " +
                            std::to_string(first->key_pos.line) + ")");
       continue;
     }
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string msg = "unknown key " + quote(name) + " in " + std::string(where);
+      std::string msg = "unknown key " + squote(name) + " in " + std::string(where);
       auto hint = std::find_if(misplaced.begin(), misplaced.end(),
                                [&](const Hint& h) { return h.key == name; });
       if (hint != misplaced.end()) {
         msg += "; " + std::string(hint->message);
       } else if (std::string guess = closest(name, allowed); !guess.empty()) {
-        msg += "; did you mean " + quote(guess) + "?";
+        msg += "; did you mean " + squote(guess) + "?";
       } else {
         std::string list;
         for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -138,11 +138,11 @@ const Entry* MapReader::find(std::string_view key) const {
 std::optional<std::string> read_string(Walker& w, const Entry& e, std::string_view label,
                                        std::string_view expected) {
   if (e.value.IsNull()) {
-    w.error(e.key_pos, "empty value for " + quote(label) + "; expected " + std::string(expected));
+    w.error(e.key_pos, "empty value for " + squote(label) + "; expected " + std::string(expected));
     return std::nullopt;
   }
   if (!e.value.IsScalar()) {
-    w.error(w.pos(e.value), quote(label) + " must be " + std::string(expected) + ", not " +
+    w.error(w.pos(e.value), squote(label) + " must be " + std::string(expected) + ", not " +
                                 describe(e.value));
     return std::nullopt;
   }
@@ -156,26 +156,26 @@ std::optional<long long> read_int(Walker& w, const Entry& e, std::string_view la
           ? "an integer from " + std::to_string(min) + " to " + std::to_string(max)
           : std::string(expected_text);
   if (e.value.IsNull()) {
-    w.error(e.key_pos, "empty value for " + quote(label) + "; expected " + expected);
+    w.error(e.key_pos, "empty value for " + squote(label) + "; expected " + expected);
     return std::nullopt;
   }
   if (!e.value.IsScalar()) {
-    w.error(w.pos(e.value), quote(label) + " must be " + expected + ", not " + describe(e.value));
+    w.error(w.pos(e.value), squote(label) + " must be " + expected + ", not " + describe(e.value));
     return std::nullopt;
   }
   const std::string& s = e.value.Scalar();
   if (!is_plain(e.value)) {
-    w.error(w.pos(e.value), quote(label) + " must be " + expected + ", not the string " +
-                                quote(s) + "; remove the quotes");
+    w.error(w.pos(e.value), squote(label) + " must be " + expected + ", not the string " +
+                                squote(s) + "; remove the quotes");
     return std::nullopt;
   }
   if (!is_decimal(s)) {
-    w.error(w.pos(e.value), quote(label) + " must be " + expected + ", got " + quote(s));
+    w.error(w.pos(e.value), squote(label) + " must be " + expected + ", got " + squote(s));
     return std::nullopt;
   }
   long long v = std::stoll(s);
   if (v < min || v > max) {
-    w.error(w.pos(e.value), quote(label) + " must be " + expected + ", got " + s);
+    w.error(w.pos(e.value), squote(label) + " must be " + expected + ", got " + s);
     return std::nullopt;
   }
   return v;
@@ -190,9 +190,9 @@ std::optional<std::size_t> read_enum(Walker& w, const Entry& e, std::string_view
   if (!text) return std::nullopt;
   for (std::size_t i = 0; i < values.size(); ++i)
     if (*text == values[i]) return i;
-  std::string msg = quote(label) + " must be " + list + ", got " + quote(*text);
+  std::string msg = squote(label) + " must be " + list + ", got " + squote(*text);
   if (std::string guess = closest(*text, values); !guess.empty())
-    msg += "; did you mean " + quote(guess) + "?";
+    msg += "; did you mean " + squote(guess) + "?";
   w.error(w.pos(e.value), std::move(msg));
   return std::nullopt;
 }
@@ -204,9 +204,9 @@ std::optional<bool> read_bool(Walker& w, const Entry& e, std::string_view label)
     if (*text == "true" || *text == "True" || *text == "TRUE") return true;
     if (*text == "false" || *text == "False" || *text == "FALSE") return false;
   }
-  w.error(w.pos(e.value), quote(label) + " must be true or false, " +
-                              (is_plain(e.value) ? "got " + quote(*text)
-                                                 : "not the string " + quote(*text) +
+  w.error(w.pos(e.value), squote(label) + " must be true or false, " +
+                              (is_plain(e.value) ? "got " + squote(*text)
+                                                 : "not the string " + squote(*text) +
                                                        "; remove the quotes"));
   return std::nullopt;
 }
@@ -217,11 +217,11 @@ std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& n
                                                   std::string_view example) {
   const std::string expected = "a non-empty list of strings, e.g. " + std::string(example);
   if (node.IsNull()) {
-    w.error(empty_at, "empty value for " + quote(label) + "; expected " + expected);
+    w.error(empty_at, "empty value for " + squote(label) + "; expected " + expected);
     return std::nullopt;
   }
   if (!node.IsSequence() || node.size() == 0) {
-    w.error(w.pos(node), quote(label) + " must be " + expected + ", not " +
+    w.error(w.pos(node), squote(label) + " must be " + expected + ", not " +
                              (node.IsSequence() ? "an empty list" : describe(node)));
     return std::nullopt;
   }
@@ -230,7 +230,7 @@ std::optional<std::vector<std::string>> read_argv(Walker& w, const yaml::Node& n
   for (auto it = node.begin(); it != node.end(); ++it) {
     yaml::Node arg = *it;
     if (!arg.IsScalar() || arg.Scalar().empty()) {
-      w.error(w.pos(arg), "each argument in " + quote(label) + " must be a non-empty string, not " +
+      w.error(w.pos(arg), "each argument in " + squote(label) + " must be a non-empty string, not " +
                               (arg.IsScalar() ? "an empty string" : describe(arg)));
       ok = false;
       continue;
@@ -251,7 +251,7 @@ std::optional<std::vector<TextAt>> read_string_list(Walker& w, const Entry& e,
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     yaml::Node n = *it;
     if (!n.IsScalar()) {
-      w.error(w.pos(n), "each entry of " + quote(label) + " must be " + std::string(item) +
+      w.error(w.pos(n), "each entry of " + squote(label) + " must be " + std::string(item) +
                             ", not " + describe(n));
       ok = false;
       continue;
@@ -274,8 +274,8 @@ bool check_no_duplicates(Walker& w, const std::vector<TextAt>& items, std::strin
       continue;
     }
     const TextAt& earlier = *first->second;
-    w.error(item.pos, quote(label) + " lists " + quote(item.text) + " twice (first " +
-                          (earlier.text == item.text ? "" : "as " + quote(earlier.text) + " ") +
+    w.error(item.pos, squote(label) + " lists " + squote(item.text) + " twice (first " +
+                          (earlier.text == item.text ? "" : "as " + squote(earlier.text) + " ") +
                           "at line " + std::to_string(earlier.pos.line) + ")");
     ok = false;
   }
@@ -287,9 +287,9 @@ namespace {
 // Reports a value of the wrong kind (or an empty one) for expect_map/expect_list.
 bool wrong_kind(Walker& w, const Entry& e, std::string_view label, std::string_view expected) {
   if (e.value.IsNull())
-    w.error(e.key_pos, "empty value for " + quote(label) + "; expected " + std::string(expected));
+    w.error(e.key_pos, "empty value for " + squote(label) + "; expected " + std::string(expected));
   else
-    w.error(w.pos(e.value), quote(label) + " must be " + std::string(expected) + ", not " +
+    w.error(w.pos(e.value), squote(label) + " must be " + std::string(expected) + ", not " +
                                 describe(e.value));
   return false;
 }
