@@ -8,6 +8,7 @@
 
 #include "crypto/csr.h"
 #include "engine/apply.h"
+#include "engine/passphrase.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
 #include "report/report.h"
@@ -40,6 +41,8 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs) {
   }
   for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
   if (!res.ok()) return std::nullopt;
+  // Before anything reads the Apache configuration or starts a command.
+  capture_env_passphrases(passphrase_env_names(res.manifest));
   if (opt.sites.empty()) return std::move(res.manifest);
 
   Manifest narrowed = res.manifest;

@@ -176,5 +176,71 @@ class SecretsTest(E2ECase, unittest.TestCase):
         self.assertEqual([p for p in self.tmp.rglob(f"*{TMP_MARK}*")], [])
 
 
+class ChildEnvironmentTest(E2ECase, unittest.TestCase):
+    """Commands ecertctl runs get PATH, LANG and LC_* only, and the passphrase
+    variable is gone from ecertctl's own environment once the manifest is read."""
+
+    CANARY = "canary-8d1f0c"
+
+    def _env_dumper(self, name: str, real: list[str]) -> list[str]:
+        """A wrapper that records its own environment and its parent's
+        (ecertctl's /proc/<pid>/environ), then runs the real command."""
+        p = self.tmp / "bin" / name
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("#!/bin/sh\n"
+                     f'env > "{self.tmp}/{name}.env"\n'
+                     f'cat /proc/$PPID/environ > "{self.tmp}/{name}.parent-environ"\n'
+                     "exec " + " ".join(f"'{a}'" for a in real) + ' "$@"\n')
+        p.chmod(0o755)
+        return [str(p)]
+
+    def test_configtest_and_restart_see_neither_the_passphrase_nor_other_variables(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a], configtest=self._env_dumper("configtest", sb.configtest_argv()),
+                          restart=[self._env_dumper("restart", sb.restart_argv_list()[0])])
+        env = self.env(sb, ECERT_TEST_CANARY=self.CANARY, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        cp = self.ecertctl("apply", "-f", m, env=env)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.issue(a)
+        cp = self.ecertctl("apply", "-f", m, env=env)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assert_serves(sb, "www.a.test", self.path_in_manifest(a["certificate"]), "standard")
+        for name in ("configtest", "restart"):
+            with self.subTest(command=name):
+                child = (self.tmp / f"{name}.env").read_text()
+                names = {line.split("=", 1)[0] for line in child.splitlines() if "=" in line}
+                self.assertIn("PATH", names)
+                self.assertIn("LANG=C.UTF-8", child)
+                self.assertIn("LC_ALL=C.UTF-8", child)
+                self.assertNotIn(PASSPHRASE, child)
+                self.assertNotIn("ECERT_KEY_PASSPHRASE", child)
+                self.assertNotIn(self.CANARY, child)
+                self.assertNotIn("ECERTCTL_STATE_DIR", names)
+                # ecertctl's own environment block no longer holds the passphrase either.
+                parent = (self.tmp / f"{name}.parent-environ").read_bytes()
+                self.assertIn(self.CANARY.encode(), parent, "not ecertctl's environment")
+                self.assertNotIn(PASSPHRASE.encode(), parent)
+
+    def test_apache_config_cannot_expand_the_passphrase_variable(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        with open(sb.config_path, "a") as f:
+            f.write("\nIncludeOptional /nonexistent/${ECERT_KEY_PASSPHRASE}/*.conf\n"
+                    "Include /nonexistent/${ECERT_KEY_PASSPHRASE}.conf\n")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        # Unresolved, as for Apache without the variable: the include is skipped.
+        cp = self.ecertctl("plan", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        for args in (("plan", "-f", m), ("plan", "-f", m, "--format", "json"), ("status", "-f", m),
+                     ("apply", "-f", m)):
+            with self.subTest(args=args):
+                cp = self.ecertctl(*args, env=self.env(sb))
+                self.assertNotIn(PASSPHRASE, cp.stdout + cp.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
