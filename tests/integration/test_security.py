@@ -242,5 +242,34 @@ class ChildEnvironmentTest(E2ECase, unittest.TestCase):
                 self.assertNotIn(PASSPHRASE, cp.stdout + cp.stderr)
 
 
+class NonRegularFileTest(E2ECase, unittest.TestCase):
+    def test_fifo_at_a_certificate_path_is_an_error_on_that_site_not_a_hang(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.add_vhost("www.b.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        b = self.site(sb, "www.b.test", stem="b")
+        m = self.manifest(sb, [a, b])
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.issue(b)
+        fifo = self.path_in_manifest(a["certificate"])
+        os.mkfifo(fifo)
+        for args in (("apply", "-f", m), ("plan", "-f", m), ("status", "-f", m)):
+            with self.subTest(args=args):
+                start = time.monotonic()
+                # Before the fix this waited for a writer forever (holding the lock).
+                cp = self.ecertctl(*args, env=self.env(sb), timeout=60)
+                out = cp.stdout + cp.stderr
+                self.assertLess(time.monotonic() - start, 30)
+                self.assertEqual(cp.returncode, 1, out)
+                line = next((l for l in out.splitlines() if str(fifo) in l and "FIFO" in l), None)
+                self.assertIsNotNone(line, f"no line names {fifo} as a FIFO:\n{out}")
+        # The other site converged all the same.
+        self.assert_serves(sb, "www.b.test", self.path_in_manifest(b["certificate"]), "standard")
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+
 if __name__ == "__main__":
     unittest.main()
