@@ -4,8 +4,15 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "util/harden.h"
 
 int main(int argc, char** argv) {
+  // First thing: passphrases and keys will be in memory; no core file, no
+  // reading it through /proc by another process of the same user.
+  if (ecert::Status s = ecert::disable_core_dumps(); !s) {
+    std::cerr << "ecertctl: " << s.message() << "; refusing to handle keys without it\n";
+    return 1;
+  }
   using ecert::cli::CommonOptions;
   CLI::App app{"ecertctl: Hongkong Post e-Cert (Server) certificates for Apache httpd, declaratively"};
   app.require_subcommand(1);

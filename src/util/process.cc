@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
 #include <thread>
+
+#include "util/harden.h"
 
 extern char** environ;
 
@@ -145,10 +148,15 @@ CommandResult run_child(const boost::filesystem::path& exe, const CommandRequest
   // Without input stdin is /dev/null, not a closed descriptor: a daemon
   // started from here (apachectl start) would otherwise get a listening
   // socket as fd 0 and then lose it when it points its stdio at /dev/null.
+  // ecertctl dumps no core (util/harden.h); the command gets the limit back.
+  const struct rlimit* core_limit = core_limit_for_commands();
+  auto restore_core_limit = bp::extend::on_exec_setup([core_limit](auto&) {
+    if (core_limit) ::setrlimit(RLIMIT_CORE, core_limit);
+  });
   bp::child child = feeder ? bp::child(exe, bp::args(args), env, bp::std_in < feeder->read_end(),
-                                       (bp::std_out & bp::std_err) > out_path, group)
+                                       (bp::std_out & bp::std_err) > out_path, group, restore_core_limit)
                            : bp::child(exe, bp::args(args), env, bp::std_in < bp::null,
-                                       (bp::std_out & bp::std_err) > out_path, group);
+                                       (bp::std_out & bp::std_err) > out_path, group, restore_core_limit);
   if (feeder) feeder->close_read_end();
   const auto deadline = std::chrono::steady_clock::now() + request.timeout;
   std::error_code ec;

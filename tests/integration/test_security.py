@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import stat
+import subprocess
 import textwrap
 import threading
 import time
@@ -269,6 +271,65 @@ class NonRegularFileTest(E2ECase, unittest.TestCase):
         # The other site converged all the same.
         self.assert_serves(sb, "www.b.test", self.path_in_manifest(b["certificate"]), "standard")
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+
+NOBODY = 65534
+
+
+def allow_core_files() -> None:
+    """Starts a child with core files allowed, so that a limit of 0 is ecertctl's own doing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard if hard != resource.RLIM_INFINITY else 1 << 30, hard))
+
+
+class CoreDumpTest(E2ECase, unittest.TestCase):
+    def test_a_running_ecertctl_dumps_no_core_and_its_memory_is_not_readable_by_its_user(self):
+        """ecertctl runs as nobody and waits for the run lock the test holds;
+        meanwhile its limits and dumpability are inspected. A process that is
+        not dumpable has its /proc/<pid>/ files owned by root, so another
+        process of the same user cannot read its environ (or memory)."""
+        self.tmp.chmod(0o755)  # nobody must reach the manifest
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        m = self.manifest(sb, [self.site(sb, "www.a.test", stem="a")])
+        self.state_dir.mkdir(mode=0o700)
+        lock = self.state_dir / "lock"
+        lock.touch(mode=0o600)
+        for p in (self.state_dir, lock):
+            os.chown(p, NOBODY, NOBODY)
+        env = {"PATH": os.environ["PATH"], "ECERT_KEY_PASSPHRASE": PASSPHRASE,
+               "ECERTCTL_STATE_DIR": str(self.state_dir)}
+        with open(lock) as held:
+            import fcntl
+            fcntl.flock(held, fcntl.LOCK_EX)
+            proc = subprocess.Popen([h.ecertctl_path(), "apply", "-f", str(m), "--lock-wait", "60"], env=env,
+                                    user=NOBODY, group=NOBODY, extra_groups=[], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    preexec_fn=allow_core_files)
+            self.addCleanup(proc.wait)
+            self.addCleanup(proc.kill)
+            self.wait_for_open(proc.pid, lock)
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            self.assertRegex(status, rf"\nUid:\t{NOBODY}\t")
+            limits = Path(f"/proc/{proc.pid}/limits").read_text()
+            core = next(l for l in limits.splitlines() if l.startswith("Max core file size"))
+            self.assertEqual(core.split()[4], "0", core)  # the soft limit, the one the kernel applies
+            self.assertEqual(os.stat(f"/proc/{proc.pid}/environ").st_uid, 0)
+            peek = subprocess.run(["cat", f"/proc/{proc.pid}/environ"], user=NOBODY, group=NOBODY, extra_groups=[],
+                                  capture_output=True, timeout=10)
+            self.assertNotEqual(peek.returncode, 0, "another process of ecertctl's user read its environment")
+            self.assertIn(b"Permission denied", peek.stderr)
+
+    def wait_for_open(self, pid: int, path: Path, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd")):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.fail(f"ecertctl (pid {pid}) never opened {path}")
 
 
 if __name__ == "__main__":
