@@ -273,6 +273,32 @@ class NonRegularFileTest(E2ECase, unittest.TestCase):
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
 
 
+class ServedChainTest(E2ECase, unittest.TestCase):
+    def test_expired_cross_certificate_is_refused_although_the_bundle_holds_hongkong_post_root_ca_3(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.start()
+        expired = self.tmp / "ca" / "root_ca_3_x_gsca_r3_pem.crt"
+        expired.parent.mkdir()
+        # The test CA's own cross certificate request, signed again: valid 400 to 370 days ago.
+        self.pki._sign_csr(self.pki.private_dir / "hk_root_cross.csr", self.pki.gs_root, expired, "cross_ca",
+                           days=30, not_before_offset_days=-400)
+        a = self.site(sb, "www.a.test", stem="a", ca={"sub": str(self.pki.ssl_sub_path), "cross": str(expired),
+                                                       "trust": str(self.pki.trust_both_path)})
+        m = self.manifest(sb, [a])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        self.issue(a)
+        served_before = h.served_chain(sb.port, "www.a.test")
+        report = self.run_json("apply", "-f", str(m), sb=sb, expect_rc=1)
+        chain = self.resources(report, "www.a.test")["chain"]
+        self.assertEqual(chain["action"], "error", chain)
+        self.assertRegex(chain["reason"], r"^the cross certificate 'Hongkong Post Root CA 3' expired on "
+                                          r"\d{4}-\d\d-\d\d; download the current one from Hongkong Post$")
+        self.assertFalse(self.path_in_manifest(a["chain"]).exists(), "a chain file was written")
+        self.assertEqual([h.cert_fingerprint(c) for c in h.served_chain(sb.port, "www.a.test")],
+                         [h.cert_fingerprint(c) for c in served_before])
+
+
 NOBODY = 65534
 
 
