@@ -145,14 +145,14 @@ CommandResult run_child(const boost::filesystem::path& exe, const CommandRequest
   std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
   bp::group group;
   const bp::environment env = child_environment(request.pass_env);
-  // Without input stdin is /dev/null, not a closed descriptor: a daemon
-  // started from here (apachectl start) would otherwise get a listening
-  // socket as fd 0 and then lose it when it points its stdio at /dev/null.
-  // ecertctl dumps no core (util/harden.h); the command gets the limit back.
+  // ecertctl dumps no core (util/harden.h); the command gets its limit back.
   const struct rlimit* core_limit = core_limit_for_commands();
   auto restore_core_limit = bp::extend::on_exec_setup([core_limit](auto&) {
     if (core_limit) ::setrlimit(RLIMIT_CORE, core_limit);
   });
+  // Without input stdin is /dev/null, not a closed descriptor: a daemon
+  // started from here (apachectl start) would otherwise get a listening
+  // socket as fd 0 and then lose it when it points its stdio at /dev/null.
   bp::child child = feeder ? bp::child(exe, bp::args(args), env, bp::std_in < feeder->read_end(),
                                        (bp::std_out & bp::std_err) > out_path, group, restore_core_limit)
                            : bp::child(exe, bp::args(args), env, bp::std_in < bp::null,
