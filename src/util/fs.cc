@@ -132,11 +132,17 @@ Status too_large(const fs::path& path, std::uint64_t max) {
                          ", the most ecertctl reads from one file; check that the path names the file meant");
 }
 
+struct OpenFile {
+  int fd;
+  std::uint64_t size;
+};
+
 // Opens a regular file of at most `max` bytes for reading, or says what is
 // there instead. O_NONBLOCK makes opening a FIFO return at once instead of
 // waiting for a writer (forever, while apply holds its lock); O_NOCTTY keeps
-// a terminal device from becoming ours. Blocking reads are restored after.
-Result<int> open_regular_file(const fs::path& path, std::uint64_t max) {
+// a terminal device from becoming ours. Blocking reads are restored after
+// (F_SETFL 0: no other status flag was set).
+Result<OpenFile> open_regular_file(const fs::path& path, std::uint64_t max) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     const int err = errno;
@@ -150,19 +156,18 @@ Result<int> open_regular_file(const fs::path& path, std::uint64_t max) {
   if (::fstat(fd, &st) != 0) refused = Status::from_errno(errno, "cannot read", path.string());
   else if (!S_ISREG(st.st_mode)) refused = not_regular(path, kind_of(st.st_mode));
   else if (static_cast<std::uint64_t>(st.st_size) > max) refused = too_large(path, max);
-  else if (int flags = ::fcntl(fd, F_GETFL); flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-    refused = Status::from_errno(errno, "cannot read", path.string());
+  else if (::fcntl(fd, F_SETFL, 0) != 0) refused = Status::from_errno(errno, "cannot read", path.string());
   if (!refused) {
     ::close(fd);
     return refused;
   }
-  return fd;
+  return OpenFile{fd, static_cast<std::uint64_t>(st.st_size)};
 }
 
 // Reads to the end into `out`; a file that grows past `max` meanwhile is refused.
-Status read_all(int fd, const fs::path& path, std::uint64_t max, std::string& out) {
-  struct stat st;
-  if (::fstat(fd, &st) == 0) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(st.st_size, max)));
+Status read_all(const OpenFile& file, const fs::path& path, std::uint64_t max, std::string& out) {
+  const int fd = file.fd;
+  out.reserve(static_cast<std::size_t>(file.size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -179,11 +184,11 @@ Status read_all(int fd, const fs::path& path, std::uint64_t max, std::string& ou
 }  // namespace
 
 Result<std::string> RealFileSystem::read_file(const fs::path& path) const {
-  auto fd = open_regular_file(path, max_read_size_);
-  if (!fd) return fd.status();
+  auto file = open_regular_file(path, max_read_size_);
+  if (!file) return file.status();
   std::string out;
-  Status st = read_all(*fd, path, max_read_size_, out);
-  ::close(*fd);
+  Status st = read_all(*file, path, max_read_size_, out);
+  ::close(file->fd);
   if (!st) return st;
   return out;
 }
