@@ -9,6 +9,7 @@
 #include "crypto/csr.h"
 #include "engine/apply.h"
 #include "engine/saved_plan.h"
+#include "engine/passphrase.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
 #include "report/log_lines.h"
@@ -47,6 +48,8 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, Sys
   }
   for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";
   if (!res.ok()) return std::nullopt;
+  // Before anything reads the Apache configuration or starts a command.
+  capture_env_passphrases(passphrase_env_names(res.manifest));
   if (opt.sites.empty()) return std::move(res.manifest);
 
   Manifest narrowed = res.manifest;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "util/harden.h"
 
 namespace {
 
@@ -17,6 +18,12 @@ bool one_site(const ecert::cli::CommonOptions& common, const char* command) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First thing: passphrases and keys will be in memory; no core file, no
+  // reading it through /proc by another process of the same user.
+  if (ecert::Status s = ecert::disable_core_dumps(); !s) {
+    std::cerr << "ecertctl: " << s.message() << "; refusing to handle keys without it\n";
+    return 1;
+  }
   using ecert::cli::CommonOptions;
   using ecert::cli::kDefaultManifest;
   CLI::App app{"ecertctl: Hongkong Post e-Cert (Server) certificates for Apache httpd, declaratively"};

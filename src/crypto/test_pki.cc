@@ -73,7 +73,9 @@ Result<Certificate> build(const Certificate* issuer, const PrivateKey& issuer_ke
   }
   if (!st) return st;
 
-  if (X509_sign(x.get(), issuer_key.get(), EVP_sha256()) <= 0) {
+  const EVP_MD* digest = EVP_get_digestbyname(spec.digest.c_str());
+  if (digest == nullptr) return Status::invalid("test PKI: unknown digest " + spec.digest);
+  if (X509_sign(x.get(), issuer_key.get(), digest) <= 0) {
     return ossl::error("test PKI: signing");
   }
   return Certificate::adopt(std::move(x));

@@ -19,6 +19,7 @@ struct CertSpec {
   std::time_t not_before = 0;          // 0: now - 1 day
   std::time_t not_after = 0;           // 0: not_before + 365 days
   bool ca = false;                     // basicConstraints CA:TRUE + keyCertSign
+  std::string digest = "SHA256";       // of the issuer's signature, e.g. "SHA1" for an outdated CA
 };
 
 // A 2048-bit RSA key, generated once per process for each `slot`, so tests

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <utility>
 
+#include "util/time.h"
+
 namespace ecert::crypto {
 namespace {
 
@@ -321,69 +323,81 @@ bool Certificate::signed_by(const Certificate& issuer) const {
 }
 
 namespace {
-Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                      const TrustStore& trust, std::time_t at, ValidityWindow* valid);
-}  // namespace
 
-Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                    std::string_view trust_pem, std::time_t at) {
-  // The explicit links first: they name the culprit in the operator's words,
-  // where the store would only say "unable to get local issuer certificate".
-  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
-  if (!sub.signed_by(cross)) return cross_not_signed(sub, cross);
-  return verify_to_root(leaf, sub, cross, TrustStore::from_pem(trust_pem), at, nullptr);
+// One certificate Apache serves, with the words messages use for it.
+struct Served {
+  const Certificate* cert;
+  std::string name;    // "the sub CA 'Hongkong Post e-Cert SSL CA 3 - 17'"
+  std::string remedy;  // what the operator does when it fails a check
+};
+
+std::vector<Served> served_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross) {
+  const std::string from_ca = "download the current one from Hongkong Post";
+  return {{&leaf, "the certificate '" + cn_or_subject(leaf) + "'", "the CA must issue it again"},
+          {&sub, "the sub CA '" + cn_or_subject(sub) + "'", from_ca},
+          {&cross, "the cross certificate '" + cn_or_subject(cross) + "'", from_ca}};
 }
 
-Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                    const TrustStore& trust, std::time_t at, ValidityWindow* valid) {
-  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
-  if (!signed_by_memo(sub, cross)) return cross_not_signed(sub, cross);
-  return verify_to_root(leaf, sub, cross, trust, at, valid);
-}
-
-namespace {
-
-// The path from leaf through sub and cross to a root of the store, at `at`.
-Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
-                      const TrustStore& trust, std::time_t at, ValidityWindow* valid) {
-  if (!trust.status().is_ok()) return trust.status();
+// SHA-1 and MD5 signatures can be forged: refuse anything weaker than
+// SHA-256 (128 bits of security; RSA-PSS and EdDSA count by their digest).
+Status check_signature(const Served& s) {
+  int digest_nid = NID_undef, key_nid = NID_undef, security_bits = 0;
+  uint32_t flags = 0;
+  const int known = X509_get_signature_info(s.cert->get(), &digest_nid, &key_nid, &security_bits, &flags);
   ERR_clear_error();
-  X509_STORE* store = trust.get();
-  ossl::X509StackView untrusted(sk_X509_new_null());
-  if (!untrusted || sk_X509_push(untrusted.get(), sub.get()) <= 0 ||
-      sk_X509_push(untrusted.get(), cross.get()) <= 0) {
-    return ossl::error("cannot verify the chain");
+  if (known == 1 && (flags & X509_SIG_INFO_VALID) && security_bits >= 128) return Status::ok();
+  const int sig_nid = X509_get_signature_nid(s.cert->get());
+  const std::string digest = digest_nid != NID_undef ? OBJ_nid2sn(digest_nid) : "an unknown digest";
+  return Status::invalid(s.name + " is signed with " + digest + " (" + OBJ_nid2ln(sig_nid) +
+                         "), which is no longer safe: every certificate Apache serves must be signed with "
+                         "SHA-256 or stronger; " + s.remedy);
+}
+
+Status check_validity(const Served& s, std::time_t at) {
+  if (at < s.cert->not_before())
+    return Status::invalid(s.name + " is not valid before " + format_utc(s.cert->not_before(), "%Y-%m-%d") + "; " +
+                           s.remedy);
+  if (at > s.cert->not_after())
+    return Status::invalid(s.name + " expired on " + format_utc(s.cert->not_after(), "%Y-%m-%d") + "; " + s.remedy);
+  return Status::ok();
+}
+
+// The verified path starts with exactly the served certificates, in order:
+// nothing on it was replaced by a trusted certificate of the same name.
+bool path_starts_with(STACK_OF(X509)* path, const std::vector<Served>& served) {
+  if (sk_X509_num(path) < static_cast<int>(served.size())) return false;
+  for (std::size_t i = 0; i < served.size(); ++i)
+    if (X509_cmp(sk_X509_value(path, static_cast<int>(i)), served[i].cert->get()) != 0) return false;
+  return true;
+}
+
+ValidityWindow window_of(STACK_OF(X509)* path) {
+  ValidityWindow w{std::numeric_limits<std::time_t>::min(), std::numeric_limits<std::time_t>::max()};
+  for (int i = 0; i < sk_X509_num(path); ++i) {
+    const X509* x = sk_X509_value(path, i);
+    w.from = std::max(w.from, to_time_t(X509_get0_notBefore(x)));
+    w.until = std::min(w.until, to_time_t(X509_get0_notAfter(x)));
   }
-  ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store, leaf.get(), untrusted.get()) != 1) {
-    return ossl::error("cannot verify the chain");
-  }
-  // No purpose is set: whether a certificate may serve TLS is the CA's
-  // business; here only the path to a trusted root matters. Partial chains
-  // stay off: a trusted intermediate alone must not end the path.
-  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), at);
-  if (X509_verify_cert(ctx.get()) == 1) {
-    if (valid) {
-      *valid = ValidityWindow{std::numeric_limits<std::time_t>::min(), std::numeric_limits<std::time_t>::max()};
-      STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx.get());
-      for (int i = 0; i < sk_X509_num(path); ++i) {
-        const X509* x = sk_X509_value(path, i);
-        valid->from = std::max(valid->from, to_time_t(X509_get0_notBefore(x)));
-        valid->until = std::min(valid->until, to_time_t(X509_get0_notAfter(x)));
-      }
-    }
-    ERR_clear_error();
-    return Status::ok();
-  }
-  const int err = X509_STORE_CTX_get_error(ctx.get());
+  return w;
+}
+
+Status store_error(X509_STORE_CTX* ctx, const std::vector<Served>& served) {
+  const int err = X509_STORE_CTX_get_error(ctx);
   std::string where;
-  if (X509* at_cert = X509_STORE_CTX_get_current_cert(ctx.get())) {
-    std::string cn = last_cn(name_entries(X509_get_subject_name(at_cert)));
-    if (!cn.empty()) where = " (at '" + cn + "')";
+  if (X509* at_cert = X509_STORE_CTX_get_current_cert(ctx)) {
+    where = "'" + last_cn(name_entries(X509_get_subject_name(at_cert))) + "'";
+    for (const Served& s : served)
+      if (X509_cmp(at_cert, s.cert->get()) == 0) where = s.name;
+    if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
+      where += ", issued by '" + last_cn(name_entries(X509_get_issuer_name(at_cert))) +
+               "'); use a trust bundle that holds that root";
+    else
+      where += ")";
+    where = " (at " + where;
   }
   ERR_clear_error();
   switch (err) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_HAS_EXPIRED:  // the root's: the served ones were checked before
     case X509_V_ERR_CERT_NOT_YET_VALID:
     case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
     case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
@@ -395,6 +409,61 @@ Status verify_to_root(const Certificate& leaf, const Certificate& sub, const Cer
   }
 }
 
+// Verifies exactly the chain Apache serves (leaf, then the chain file's
+// certificates) up to a root of `trust`. OpenSSL prefers a trusted issuer
+// by default: with Hongkong Post Root CA 3 in the bundle it would end the
+// path at that root right after the sub CA and never look at the served
+// cross certificate. Untrusted-first without alternative chains makes every
+// served certificate part of the path, which is then checked to be so.
+Status verify_served(const std::vector<Served>& served, const TrustStore& trust, std::time_t at,
+                     ValidityWindow* valid) {
+  if (!trust.status().is_ok()) return trust.status();
+  for (const Served& s : served) {
+    if (Status st = check_signature(s); !st) return st;
+    if (Status st = check_validity(s, at); !st) return st;
+  }
+  ERR_clear_error();
+  ossl::X509StackView untrusted(sk_X509_new_null());
+  if (!untrusted) return ossl::error("cannot verify the chain");
+  for (std::size_t i = 1; i < served.size(); ++i)
+    if (sk_X509_push(untrusted.get(), served[i].cert->get()) <= 0) return ossl::error("cannot verify the chain");
+  ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust.get(), served[0].cert->get(), untrusted.get()) != 1)
+    return ossl::error("cannot verify the chain");
+  // No purpose is set: whether a certificate may serve TLS is the CA's
+  // business. Partial chains stay off: a trusted intermediate alone must
+  // not end the path.
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, at);
+  X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_TRUSTED_FIRST);
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_ALT_CHAINS);
+  if (X509_verify_cert(ctx.get()) != 1) return store_error(ctx.get(), served);
+  STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx.get());
+  ERR_clear_error();
+  // Unreachable with the flags above; kept so a change in OpenSSL's path
+  // building can never let a served certificate go unchecked.
+  if (!path_starts_with(path, served))
+    return Status::invalid("the chain Apache serves is not the path OpenSSL verified; nothing was trusted");
+  if (valid) *valid = window_of(path);
+  return Status::ok();
+}
+
 }  // namespace
+
+Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                    std::string_view trust_pem, std::time_t at) {
+  // The explicit links first: they name the culprit in the operator's words,
+  // where the store would only say "unable to get local issuer certificate".
+  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
+  if (!sub.signed_by(cross)) return cross_not_signed(sub, cross);
+  return verify_served(served_chain(leaf, sub, cross), TrustStore::from_pem(trust_pem), at, nullptr);
+}
+
+Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
+                    const TrustStore& trust, std::time_t at, ValidityWindow* valid) {
+  if (!leaf.signed_by(sub)) return leaf_not_signed(leaf, sub);
+  if (!signed_by_memo(sub, cross)) return cross_not_signed(sub, cross);
+  return verify_served(served_chain(leaf, sub, cross), trust, at, valid);
+}
 
 }  // namespace ecert::crypto

@@ -80,18 +80,22 @@ class TrustStore {
   Status status_;
 };
 
-// Verifies leaf <- sub <- cross up to a root in `trust_pem` (a bundle such as
-// /etc/ssl/certs/ca-certificates.crt) at time `at`. Only the given sub and
-// cross certificates are used as intermediates. The error says which link
-// failed, in the operator's words.
+// Verifies exactly the chain Apache serves, leaf <- sub <- cross, up to a
+// root in `trust_pem` (a bundle such as /etc/ssl/certs/ca-certificates.crt)
+// at time `at`. Every served certificate is on the verified path, also when
+// the bundle holds Hongkong Post Root CA 3 (a shorter path that skips the
+// cross certificate is not taken), and each one must be inside its validity
+// and signed with SHA-256 or stronger (SHA-1 and MD5 are refused). Only the
+// given sub and cross certificates are used as intermediates. The error says
+// which certificate or link failed and what to do, in the operator's words.
 Status verify_chain(const Certificate& leaf, const Certificate& sub, const Certificate& cross,
                     std::string_view trust_pem, std::time_t at);
 // The same, against a prebuilt store (what a fleet of sites sharing one
 // bundle should use). The sub <- cross link, shared by every site of a
 // feature, is proven once per process for the same two certificate objects.
 // On success, `valid` (when given) receives the span of time inside every
-// certificate's validity on the verified path: the result holds while the
-// time stays inside it.
+// certificate's validity on the verified path (leaf, sub, cross and root):
+// the result holds while the time stays inside it.
 struct ValidityWindow {
   std::time_t from = 0;
   std::time_t until = 0;

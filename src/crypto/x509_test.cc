@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "crypto/test_pki.h"
+#include "util/time.h"
 
 namespace ecert::crypto {
 namespace {
@@ -182,10 +185,9 @@ TEST_CASE("the Hongkong Post shaped chain verifies against the GlobalSign-like r
   const auto& pki = hkpost_pki();
   const std::time_t now = std::time(nullptr);
   CHECK(verify_chain(leaf(), pki.sub, pki.cross, pki.trust_pem(), now).is_ok());
-  // The real bundle holds both roots; either path is fine.
+  // The real bundle holds both roots: the served chain still goes through the cross certificate.
   CHECK(verify_chain(leaf(), pki.sub, pki.cross, pki.hk_root.pem() + pki.gs_root.pem(), now)
             .is_ok());
-  CHECK(verify_chain(leaf(), pki.sub, pki.cross, pki.hk_root.pem(), now).is_ok());
 
   auto ev_leaf = pki.issue_leaf(testpki::cached_key(2), "ev.example.com", true);
   REQUIRE(ev_leaf);
@@ -237,13 +239,146 @@ TEST_CASE("verify_chain checks validity at the given time") {
   REQUIRE(expired);
   Status st = verify_chain(*expired, pki.sub, pki.cross, pki.trust_pem(), now);
   REQUIRE_FALSE(st);
-  CHECK(st.message() ==
-        "the chain is not valid at this time: certificate has expired (at 'old.example.com')");
+  CHECK(st.message() == "the certificate 'old.example.com' expired on " +
+                            format_utc(now - 10 * kDay, "%Y-%m-%d") + "; the CA must issue it again");
   // The same chain was fine while the certificate was current.
   CHECK(verify_chain(*expired, pki.sub, pki.cross, pki.trust_pem(), now - 100 * kDay).is_ok());
 
   Status future = verify_chain(leaf(), pki.sub, pki.cross, pki.trust_pem(), now + 400 * kDay);
-  CHECK(future.message().find("certificate has expired") != std::string::npos);
+  CHECK(future.message().rfind("the certificate 'www.myserver.com' expired on ", 0) == 0);
+}
+
+namespace {
+
+// "Hongkong Post Root CA 3" cross-signed by the GlobalSign-like root, as
+// `spec` says (validity, digest).
+Certificate cross_with(testpki::CertSpec spec) {
+  const auto& pki = hkpost_pki();
+  spec.subject = testpki::hkpost_name("Hongkong Post Root CA 3");
+  spec.ca = true;
+  auto c = testpki::issue(pki.gs_root, pki.gs_root_key, pki.hk_root_key.get(), spec);
+  REQUIRE(c);
+  return std::move(c).value();
+}
+
+// The standard sub CA (same name and key) signed by Hongkong Post Root CA 3 as `spec` says.
+Certificate sub_with(testpki::CertSpec spec) {
+  const auto& pki = hkpost_pki();
+  spec.subject = testpki::hkpost_name("Hongkong Post e-Cert SSL CA 3 - 17");
+  spec.ca = true;
+  auto c = testpki::issue(pki.hk_root, pki.hk_root_key, pki.sub_key.get(), spec);
+  REQUIRE(c);
+  return std::move(c).value();
+}
+
+std::string both_roots() { return hkpost_pki().hk_root.pem() + hkpost_pki().gs_root.pem(); }
+
+}  // namespace
+
+TEST_CASE("the served cross certificate is checked even when the trust bundle holds Hongkong Post Root CA 3") {
+  const auto& pki = hkpost_pki();
+  const std::time_t now = std::time(nullptr);
+  testpki::CertSpec spec;
+  spec.not_before = now - 1000 * kDay;
+  spec.not_after = now - 10 * kDay;
+  const Certificate expired = cross_with(spec);
+  REQUIRE(pki.sub.signed_by(expired));  // the same key: only its validity is wrong
+
+  const std::string expected = "the cross certificate 'Hongkong Post Root CA 3' expired on " +
+                               format_utc(spec.not_after, "%Y-%m-%d") +
+                               "; download the current one from Hongkong Post";
+  for (const std::string& trust : {both_roots(), pki.trust_pem()}) {
+    Status st = verify_chain(leaf(), pki.sub, expired, trust, now);
+    CHECK(st.message() == expected);
+    CHECK(verify_chain(leaf(), pki.sub, expired, TrustStore::from_pem(trust), now).message() == expected);
+  }
+
+  // A trust bundle with Hongkong Post Root CA 3 alone cannot vouch for the
+  // served cross certificate: the path must go through it.
+  Status hk_only = verify_chain(leaf(), pki.sub, pki.cross, pki.hk_root.pem(), now);
+  CHECK(hk_only.message() ==
+        "the chain does not reach a root in the trust bundle: unable to get local issuer certificate "
+        "(at the cross certificate 'Hongkong Post Root CA 3', issued by 'GlobalSign'); use a trust bundle "
+        "that holds that root");
+}
+
+TEST_CASE("every signature on the served chain uses SHA-256 or better") {
+  const auto& pki = hkpost_pki();
+  const std::time_t now = std::time(nullptr);
+  testpki::CertSpec sha1;
+  sha1.digest = "SHA1";
+
+  const Certificate sha1_sub = sub_with(sha1);
+  REQUIRE(leaf().signed_by(sha1_sub));
+  for (const std::string& trust : {pki.trust_pem(), both_roots()})
+    CHECK(verify_chain(leaf(), sha1_sub, pki.cross, trust, now).message() ==
+          "the sub CA 'Hongkong Post e-Cert SSL CA 3 - 17' is signed with SHA1 (sha1WithRSAEncryption), "
+          "which is no longer safe: every certificate Apache serves must be signed with SHA-256 or "
+          "stronger; download the current one from Hongkong Post");
+
+  CHECK(verify_chain(leaf(), pki.sub, cross_with(sha1), both_roots(), now).message() ==
+        "the cross certificate 'Hongkong Post Root CA 3' is signed with SHA1 (sha1WithRSAEncryption), "
+        "which is no longer safe: every certificate Apache serves must be signed with SHA-256 or "
+        "stronger; download the current one from Hongkong Post");
+
+  testpki::CertSpec leaf_spec;
+  leaf_spec.subject = {{"C", "HK"}, {"O", "Test Organization"}, {"CN", "sha1.example.com"}};
+  leaf_spec.digest = "SHA1";
+  auto sha1_leaf = testpki::issue(pki.sub, pki.sub_key, testpki::cached_key(1).get(), leaf_spec);
+  REQUIRE(sha1_leaf);
+  CHECK(verify_chain(*sha1_leaf, pki.sub, pki.cross, pki.trust_pem(), now).message() ==
+        "the certificate 'sha1.example.com' is signed with SHA1 (sha1WithRSAEncryption), which is no "
+        "longer safe: every certificate Apache serves must be signed with SHA-256 or stronger; the CA must "
+        "issue it again");
+
+  testpki::CertSpec md5;
+  md5.digest = "MD5";
+  CHECK(verify_chain(leaf(), sub_with(md5), pki.cross, pki.trust_pem(), now).message().rfind(
+            "the sub CA 'Hongkong Post e-Cert SSL CA 3 - 17' is signed with MD5 (md5WithRSAEncryption), which is "
+            "no longer safe",
+            0) == 0);
+
+  testpki::CertSpec sha384;
+  sha384.digest = "SHA384";
+  CHECK(verify_chain(leaf(), sub_with(sha384), pki.cross, both_roots(), now).is_ok());
+}
+
+TEST_CASE("the validity window of a verified chain includes the served cross certificate") {
+  const auto& pki = hkpost_pki();
+  const std::time_t now = std::time(nullptr);
+  testpki::CertSpec spec;
+  spec.not_before = now - 100 * kDay;
+  spec.not_after = now + 20 * kDay;  // ends before anything else on the path
+  const Certificate short_cross = cross_with(spec);
+  for (const std::string& trust : {both_roots(), pki.trust_pem()}) {
+    ValidityWindow valid;
+    REQUIRE(verify_chain(leaf(), pki.sub, short_cross, TrustStore::from_pem(trust), now, &valid).is_ok());
+    CHECK(valid.until == spec.not_after);
+    CHECK(valid.from == std::max({leaf().not_before(), pki.sub.not_before(), spec.not_before,
+                                  pki.gs_root.not_before()}));
+  }
+}
+
+TEST_CASE("an expired root in the trust bundle is a chain not valid at this time") {
+  const auto& pki = hkpost_pki();
+  const std::time_t now = std::time(nullptr);
+  testpki::CertSpec spec{{{"OU", "GlobalSign Root CA - R3"}, {"O", "GlobalSign"}, {"CN", "GlobalSign"}},
+                         {}, now - 4000 * kDay, now - 1 * kDay, true};
+  auto old_root = testpki::make_root(pki.gs_root_key, spec);  // the same key: it signed the cross certificate
+  REQUIRE(old_root);
+  CHECK(verify_chain(leaf(), pki.sub, pki.cross, old_root->pem(), now).message() ==
+        "the chain is not valid at this time: certificate has expired (at 'GlobalSign')");
+}
+
+TEST_CASE("a served certificate that is not yet valid is named") {
+  const auto& pki = hkpost_pki();
+  const std::time_t now = std::time(nullptr);
+  testpki::CertSpec spec;
+  spec.not_before = now + 5 * kDay;
+  spec.not_after = now + 900 * kDay;
+  CHECK(verify_chain(leaf(), sub_with(spec), pki.cross, both_roots(), now).message() ==
+        "the sub CA 'Hongkong Post e-Cert SSL CA 3 - 17' is not valid before " +
+            format_utc(spec.not_before, "%Y-%m-%d") + "; download the current one from Hongkong Post");
 }
 
 TEST_CASE("a certificate issued from our CSR carries its subject and key, and chains") {

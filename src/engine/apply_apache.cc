@@ -9,7 +9,9 @@ namespace {
 
 Status run_command(ApplyRun& run, const std::vector<std::string>& argv, const char* what) {
   const int timeout = run.manifest.apache.timeout_seconds;
-  auto res = run.services.runner.run(argv, std::chrono::seconds(timeout));
+  // The child sees PATH, LANG, LC_* and the names the manifest passes on: never the passphrase.
+  auto res = run.services.runner.execute(
+      CommandRequest{argv, std::chrono::seconds(timeout), run.manifest.apache.environment, ""});
   if (!res) return Status::io_error(std::string(what) + " could not run: " + res.status().message());
   std::string out = res->output;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();

@@ -26,6 +26,7 @@ std::string manifest_text(bool verify) {
   return R"(version: 1
 apache:
   config: /etc/apache2/apache2.conf
+  environment: [APACHE_CONFDIR]
 defaults:
   organization: My Organization
   key: {passphrase: {env: ECERT_APPLY_TEST_PASS}}
@@ -50,10 +51,12 @@ std::string vhost_conf(const std::string& name, const std::string& inside = "") 
 class FakeRunner : public CommandRunner {
  public:
   std::vector<std::string> calls;
+  std::vector<CommandRequest> requests;
   std::map<std::string, int> failures;  // command -> how many of its next runs fail
-  Result<CommandResult> run(const std::vector<std::string>& argv, std::chrono::seconds) override {
+  Result<CommandResult> execute(const CommandRequest& request) override {
+    requests.push_back(request);
     std::string line;
-    for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+    for (const auto& a : request.argv) line += (line.empty() ? "" : " ") + a;
     calls.push_back(line);
     CommandResult r;
     r.exit_code = 0;
@@ -151,6 +154,10 @@ TEST_CASE("apply: a run with changes restarts Apache once; a converged run runs 
   Report first = w.apply();
   CHECK_FALSE(first.failed());
   CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+  for (const auto& request : w.runner.requests) {
+    CHECK(request.pass_env == std::vector<std::string>{"APACHE_CONFDIR"});  // and nothing else beyond PATH, LANG, LC_*
+    CHECK(request.input.empty());
+  }
   CHECK(w.read("/srv/a-chain.crt") == w.pki.chain_pem());
   CHECK(w.read("/etc/apache2/sites-enabled/a.conf") ==
         vhost_conf("www.a.example",

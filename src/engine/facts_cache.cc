@@ -21,7 +21,8 @@ namespace {
 using nlohmann::json;
 
 // Bump when what an entry means changes: an older cache is then ignored.
-constexpr const char* kHeader = R"({"format":"ecertctl facts","version":2})";
+// 3: a chain proof covers every served certificate and its signature digest.
+constexpr const char* kHeader = R"({"format":"ecertctl facts","version":3})";
 
 void parse_line(const json& j, FactsCache& c) {
   const std::string kind = j.at("kind").get<std::string>();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -32,8 +33,10 @@ struct FaultConfig {
   long at = 0;
   int err = 0;  // 0: kill
   std::string trace;
-  long count = 0;
 };
+
+// Fault points passed so far; writes may come from several threads.
+std::atomic<long> fault_count{0};
 
 FaultConfig& fault_config() {
   static FaultConfig config = [] {
@@ -53,7 +56,7 @@ FaultConfig& fault_config() {
 int fault_point(const char* step, const fs::path& path) {
   FaultConfig& c = fault_config();
   if (c.at == 0 && c.trace.empty()) return 0;
-  const long n = ++c.count;
+  const long n = ++fault_count;
   if (!c.trace.empty()) {
     if (FILE* f = std::fopen(c.trace.c_str(), "a")) {
       std::fprintf(f, "%ld %s %s\n", n, step, path.c_str());
@@ -109,31 +112,89 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
   return Status::ok();
 }
 
-}  // namespace
+// What a path holds when it is not a regular file, in the operator's words.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
 
-Result<std::string> RealFileSystem::read_file(const fs::path& path) const {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::from_errno(errno, "cannot read", path.string());
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::invalid("cannot read " + path.string() + ": not a regular file");
+Status not_regular(const fs::path& path, const char* kind) {
+  return Status::invalid("cannot read " + path.string() + ": it is " + kind +
+                         ", not a regular file; put the file itself there or correct the path");
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+Status too_large(const fs::path& path, std::uint64_t max) {
+  return Status::invalid("cannot read " + path.string() + ": it is larger than " + format_size(max) +
+                         ", the most ecertctl reads from one file; check that the path names the file meant");
+}
+
+struct OpenFile {
+  int fd;
+  std::uint64_t size;
+};
+
+// Opens a regular file of at most `max` bytes for reading, or says what is
+// there instead. O_NONBLOCK makes opening a FIFO return at once instead of
+// waiting for a writer (forever, while apply holds its lock); O_NOCTTY keeps
+// a terminal device from becoming ours. Blocking reads are restored after
+// (F_SETFL 0: no other status flag was set).
+Result<OpenFile> open_regular_file(const fs::path& path, std::uint64_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat st;  // a socket, or a device without a driver, cannot be opened at all
+    if (err != ENOENT && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      return not_regular(path, kind_of(st.st_mode));
+    return Status::from_errno(err, "cannot read", path.string());
   }
-  std::string out;
-  out.reserve(static_cast<std::size_t>(st.st_size));
+  struct stat st;
+  Status refused;
+  if (::fstat(fd, &st) != 0) refused = Status::from_errno(errno, "cannot read", path.string());
+  else if (!S_ISREG(st.st_mode)) refused = not_regular(path, kind_of(st.st_mode));
+  else if (static_cast<std::uint64_t>(st.st_size) > max) refused = too_large(path, max);
+  else if (::fcntl(fd, F_SETFL, 0) != 0) refused = Status::from_errno(errno, "cannot read", path.string());
+  if (!refused) {
+    ::close(fd);
+    return refused;
+  }
+  return OpenFile{fd, static_cast<std::uint64_t>(st.st_size)};
+}
+
+// Reads to the end into `out`; a file that grows past `max` meanwhile is refused.
+Status read_all(const OpenFile& file, const fs::path& path, std::uint64_t max, std::string& out) {
+  const int fd = file.fd;
+  out.reserve(static_cast<std::size_t>(file.size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Status::from_errno(err, "cannot read", path.string());
+      return Status::from_errno(errno, "cannot read", path.string());
     }
-    if (n == 0) break;
+    if (n == 0) return Status::ok();
+    if (out.size() + static_cast<std::uint64_t>(n) > max) return too_large(path, max);
     out.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
+}
+
+}  // namespace
+
+Result<std::string> RealFileSystem::read_file(const fs::path& path) const {
+  auto file = open_regular_file(path, max_read_size_);
+  if (!file) return file.status();
+  std::string out;
+  Status st = read_all(*file, path, max_read_size_, out);
+  ::close(file->fd);
+  if (!st) return st;
   return out;
 }
 
@@ -393,6 +454,28 @@ void MemoryFileSystem::add_symlink(const fs::path& link, const fs::path& target)
   symlinks_[link.lexically_normal().string()] = target.string();
 }
 
+void MemoryFileSystem::add_special(const fs::path& path, Special kind) {
+  specials_[path.lexically_normal().string()] = kind;
+  for (fs::path p = path.lexically_normal().parent_path(); !p.empty() && p != p.parent_path();
+       p = p.parent_path())
+    dirs_.emplace(p.string(), 0755);
+  dirs_.emplace("/", 0755);
+}
+
+namespace {
+
+mode_t special_mode(MemoryFileSystem::Special kind) {
+  switch (kind) {
+    case MemoryFileSystem::Special::kFifo: return S_IFIFO;
+    case MemoryFileSystem::Special::kCharDevice: return S_IFCHR;
+    case MemoryFileSystem::Special::kBlockDevice: return S_IFBLK;
+    case MemoryFileSystem::Special::kSocket: return S_IFSOCK;
+  }
+  return 0;
+}
+
+}  // namespace
+
 fs::path MemoryFileSystem::resolve(const fs::path& path) const {
   // Symlinks in any component, as the kernel resolves them.
   fs::path current = path.lexically_normal();
@@ -415,9 +498,16 @@ fs::path MemoryFileSystem::resolve(const fs::path& path) const {
 }
 
 Result<std::string> MemoryFileSystem::read_file(const fs::path& path) const {
-  ++reads_;
-  auto it = files_.find(resolve(path).string());
-  if (it == files_.end()) return Status::not_found("cannot read " + path.string() + ": No such file or directory");
+  ++reads_.n;
+  const std::string real = resolve(path).string();
+  auto it = files_.find(real);
+  if (it == files_.end()) {
+    if (auto special = specials_.find(real); special != specials_.end())
+      return not_regular(path, kind_of(special_mode(special->second)));
+    if (dirs_.count(real)) return not_regular(path, kind_of(S_IFDIR));
+    return Status::not_found("cannot read " + path.string() + ": No such file or directory");
+  }
+  if (it->second.data.size() > max_read_size_) return too_large(path, max_read_size_);
   return it->second.data;
 }
 
@@ -435,6 +525,10 @@ Result<FileInfo> MemoryFileSystem::stat(const fs::path& path) const {
     info.mode = it->second;
     return info;
   }
+  if (specials_.count(real.string())) {
+    info.mode = 0644;
+    return info;
+  }
   return Status::not_found("cannot stat " + path.string() + ": No such file or directory");
 }
 
@@ -449,6 +543,7 @@ Result<std::vector<std::string>> MemoryFileSystem::list_dir(const fs::path& dir)
     if (fp != real && fp.parent_path() == real) names.push_back(fp.filename().string());
   };
   for (const auto& [p, e] : files_) collect(p);
+  for (const auto& [p, k] : specials_) collect(p);
   for (const auto& [p, t] : symlinks_) collect(p);
   for (const auto& [p, m] : dirs_) collect(p);
   std::sort(names.begin(), names.end());
@@ -464,6 +559,7 @@ Status MemoryFileSystem::write_atomic(const fs::path& path, std::string_view dat
   if (!dirs_.count(real.parent_path().string()))
     return Status::not_found("cannot create a temporary file beside " + real.string() +
                              ": No such file or directory");
+  if (specials_.count(real.string())) return Status::invalid("cannot replace " + real.string() + ": not a regular file");
   auto it = files_.find(real.string());
   mode_t mode = it == files_.end() ? options.new_file_mode : it->second.mode;
   files_[real.string()] = Entry{std::string(data), mode};
@@ -473,7 +569,7 @@ Status MemoryFileSystem::write_atomic(const fs::path& path, std::string_view dat
 
 Status MemoryFileSystem::create_exclusive(const fs::path& path, std::string_view data, mode_t mode) {
   fs::path real = path.lexically_normal();
-  if (files_.count(real.string()) || symlinks_.count(real.string()))
+  if (files_.count(real.string()) || symlinks_.count(real.string()) || specials_.count(real.string()))
     return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
   if (!dirs_.count(real.parent_path().string()))
     return Status::not_found("cannot create " + path.string() + ": No such file or directory");
@@ -499,6 +595,7 @@ Status MemoryFileSystem::rename(const fs::path& from, const fs::path& to) {
 
 Status MemoryFileSystem::remove(const fs::path& path) {
   files_.erase(path.lexically_normal().string());
+  specials_.erase(path.lexically_normal().string());
   log_.push_back("remove " + path.string());
   return Status::ok();
 }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -45,11 +46,27 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// The most read_file() returns by default: far above anything ecertctl
+// reads (Debian's trust bundle is about 0.2 MiB, a 10,000-vhost Apache
+// configuration about 4 MiB in all, the facts cache of a 10,000-site fleet
+// about 15 MiB), yet a file that is not what the manifest meant (a disk
+// image, a log, a sparse file) is refused before it costs memory or time.
+inline constexpr std::uint64_t kMaxReadSize = std::uint64_t{64} << 20;
+
+// Thread safety: the const methods (read_file, stat, list_dir, write_target)
+// may be called from several threads at once; observe() reads on every core.
+// The others change the filesystem: RealFileSystem's may run concurrently
+// with anything (the kernel orders them), MemoryFileSystem's need the object
+// to themselves (no other call, const or not, at the same time).
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // The whole content of a regular file (following symlinks).
+  // The whole content of a regular file (following symlinks), at most the
+  // implementation's bound in size (kMaxReadSize unless constructed with
+  // another). Never blocks on what is not a regular file: a FIFO, a device,
+  // a socket or a directory is refused at once (kInvalid, naming the path,
+  // what is there and what to do), as is a larger file.
   // Returns NotFound when nothing is there; other errors name the path.
   virtual Result<std::string> read_file(const fs::path& path) const = 0;
 
@@ -95,6 +112,8 @@ class FileSystem {
 // The real disk.
 class RealFileSystem : public FileSystem {
  public:
+  explicit RealFileSystem(std::uint64_t max_read_size = kMaxReadSize) : max_read_size_(max_read_size) {}
+
   Result<std::string> read_file(const fs::path& path) const override;
   Result<FileInfo> stat(const fs::path& path) const override;
   Result<std::vector<std::string>> list_dir(const fs::path& dir) const override;
@@ -106,19 +125,31 @@ class RealFileSystem : public FileSystem {
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;
   Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) override;
+
+ private:
+  std::uint64_t max_read_size_;
 };
 
 // In-memory filesystem for unit tests. Paths are used as given (no
 // normalisation beyond lexically_normal); symlinks are explicit entries.
 class MemoryFileSystem : public FileSystem {
  public:
+  // What a path can hold besides a regular file, a directory or a symlink.
+  enum class Special { kFifo, kCharDevice, kBlockDevice, kSocket };
+
   struct Entry {
     std::string data;
     mode_t mode = 0644;
   };
 
+  explicit MemoryFileSystem(std::uint64_t max_read_size = kMaxReadSize) : max_read_size_(max_read_size) {}
+
   void add_file(const fs::path& path, std::string data, mode_t mode = 0644);
   void add_symlink(const fs::path& link, const fs::path& target);
+  // A FIFO, device or socket: stat() shows neither a regular file nor a
+  // directory and read_file() refuses it as RealFileSystem does.
+  void add_special(const fs::path& path, Special kind);
+  void add_fifo(const fs::path& path) { add_special(path, Special::kFifo); }
 
   Result<std::string> read_file(const fs::path& path) const override;
   Result<FileInfo> stat(const fs::path& path) const override;
@@ -136,16 +167,30 @@ class MemoryFileSystem : public FileSystem {
   const std::map<std::string, Entry>& files() const { return files_; }
   // Every mutating call, in order, e.g. "write /a", "rename /a /b".
   const std::vector<std::string>& log() const { return log_; }
-  std::size_t read_count() const { return reads_; }
+  // Calls of read_file() so far, from every thread.
+  std::size_t read_count() const { return reads_.n.load(); }
 
  private:
   fs::path resolve(const fs::path& path) const;
+  std::uint64_t max_read_size_;
   std::map<std::string, Entry> files_;
+  std::map<std::string, Special> specials_;
   std::map<std::string, std::string> symlinks_;
   std::map<std::string, mode_t> dirs_;
   std::vector<std::string> log_;
+  // Atomic, since reads come from several threads, yet copyable with the
+  // filesystem (tests build one and return it by value).
+  struct ReadCounter {
+    std::atomic<std::size_t> n{0};
+    ReadCounter() = default;
+    ReadCounter(const ReadCounter& other) : n(other.n.load()) {}
+    ReadCounter& operator=(const ReadCounter& other) {
+      n.store(other.n.load());
+      return *this;
+    }
+  };
   std::set<std::string> locked_;
-  mutable std::size_t reads_ = 0;
+  mutable ReadCounter reads_;
 };
 
 }  // namespace ecert

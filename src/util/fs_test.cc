@@ -1,11 +1,20 @@
 // RealFileSystem is the one place that touches disk: these tests use a
 // private temporary directory. MemoryFileSystem tests need no disk.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <thread>
+#include <vector>
 
 #include "util/fs.h"
 
@@ -32,7 +41,150 @@ mode_t mode_of(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
+// read_file on another thread, given `limit` to answer: a regression that
+// blocks (on a FIFO: until a writer comes) fails the test instead of hanging
+// the suite. `unblock` releases the stuck reader so the thread can be joined.
+Result<std::string> read_within(const FileSystem& disk, const fs::path& path, std::chrono::seconds limit,
+                                const std::function<void()>& unblock = [] {}) {
+  auto pending = std::async(std::launch::async, [&] { return disk.read_file(path); });
+  if (pending.wait_for(limit) == std::future_status::timeout) {
+    FAIL_CHECK("read_file(" << path.string() << ") did not return within " << limit.count() << " s");
+    unblock();
+  }
+  return pending.get();
+}
+
+// Opening a FIFO for writing lets a reader blocked in open() go on; closing
+// it then gives that reader end-of-file.
+void open_fifo_writer(const fs::path& fifo) {
+  int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  if (fd >= 0) ::close(fd);
+}
+
+std::string not_regular_message(const fs::path& path, const std::string& kind) {
+  return "cannot read " + path.string() + ": it is " + kind +
+         ", not a regular file; put the file itself there or correct the path";
+}
+
 }  // namespace
+
+TEST_CASE("read_file refuses a FIFO at once, naming the file and what it is") {
+  TempDir dir;
+  RealFileSystem disk;
+  const fs::path fifo = dir.path / "cert0000812104.cer";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto r = read_within(disk, fifo, std::chrono::seconds(5), [&] { open_fifo_writer(fifo); });
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Status::Code::kInvalid);
+  CHECK(r.status().message() == not_regular_message(fifo, "a FIFO (named pipe)"));
+
+  // Through a symlink too: the message names the path that was asked for.
+  const fs::path link = dir.path / "hkpostca.crt";
+  fs::create_symlink(fifo, link);
+  r = read_within(disk, link, std::chrono::seconds(5), [&] { open_fifo_writer(fifo); });
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().message() == not_regular_message(link, "a FIFO (named pipe)"));
+}
+
+TEST_CASE("read_file refuses a device, a directory and a socket") {
+  TempDir dir;
+  RealFileSystem disk;
+  auto zero = read_within(disk, "/dev/zero", std::chrono::seconds(5));
+  REQUIRE_FALSE(zero.is_ok());
+  CHECK(zero.status().message() == not_regular_message("/dev/zero", "a character device"));
+
+  auto directory = read_within(disk, dir.path, std::chrono::seconds(5));
+  REQUIRE_FALSE(directory.is_ok());
+  CHECK(directory.status().message() == not_regular_message(dir.path, "a directory"));
+
+  const fs::path sock_path = dir.path / "ecert.sock";
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::bind(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0);
+  auto socket = read_within(disk, sock_path, std::chrono::seconds(5));
+  ::close(sock);
+  REQUIRE_FALSE(socket.is_ok());
+  CHECK(socket.status().message() == not_regular_message(sock_path, "a socket"));
+}
+
+TEST_CASE("read_file refuses a file over the bound without reading it") {
+  TempDir dir;
+  const fs::path huge = dir.path / "ca-certificates.crt";
+  {
+    // Sparse: costs no disk, but reading it would cost kMaxReadSize of memory.
+    int fd = ::open(huge.c_str(), O_WRONLY | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, static_cast<off_t>(kMaxReadSize + 1)) == 0);
+    ::close(fd);
+  }
+  RealFileSystem disk;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = read_within(disk, huge, std::chrono::seconds(5));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Status::Code::kInvalid);
+  CHECK(r.status().message() == "cannot read " + huge.string() +
+                                    ": it is larger than 64 MiB, the most ecertctl reads from one file; "
+                                    "check that the path names the file meant");
+
+  // The bound itself is allowed.
+  std::ofstream(dir.path / "small") << std::string(1024, 'x');
+  RealFileSystem bounded(1024);
+  CHECK(bounded.read_file(dir.path / "small")->size() == 1024);
+  std::ofstream(dir.path / "small", std::ios::app) << "y";
+  CHECK(bounded.read_file(dir.path / "small").status().message() ==
+        "cannot read " + (dir.path / "small").string() +
+            ": it is larger than 1024 bytes, the most ecertctl reads from one file; "
+            "check that the path names the file meant");
+}
+
+TEST_CASE("MemoryFileSystem refuses a FIFO, a device, a directory and a large file as the disk does") {
+  MemoryFileSystem mem(16);
+  mem.add_fifo("/srv/ssl.crt/cert.cer");
+  mem.add_special("/srv/ssl.crt/tty", MemoryFileSystem::Special::kCharDevice);
+  mem.add_file("/srv/ssl.crt/big.cer", std::string(17, 'x'));
+  mem.add_file("/srv/ssl.crt/ok.cer", std::string(16, 'x'));
+  mem.add_symlink("/srv/link.cer", "ssl.crt/cert.cer");
+
+  auto info = mem.stat("/srv/ssl.crt/cert.cer");
+  REQUIRE(info.is_ok());
+  CHECK_FALSE(info->is_regular);
+  CHECK_FALSE(info->is_directory);
+  CHECK(*mem.list_dir("/srv/ssl.crt") == std::vector<std::string>{"big.cer", "cert.cer", "ok.cer", "tty"});
+
+  CHECK(mem.read_file("/srv/ssl.crt/cert.cer").status().message() ==
+        not_regular_message("/srv/ssl.crt/cert.cer", "a FIFO (named pipe)"));
+  CHECK(mem.read_file("/srv/link.cer").status().message() ==
+        not_regular_message("/srv/link.cer", "a FIFO (named pipe)"));
+  CHECK(mem.read_file("/srv/ssl.crt/tty").status().message() ==
+        not_regular_message("/srv/ssl.crt/tty", "a character device"));
+  CHECK(mem.read_file("/srv/ssl.crt").status().message() == not_regular_message("/srv/ssl.crt", "a directory"));
+  CHECK(mem.read_file("/srv/ssl.crt/big.cer").status().message() ==
+        "cannot read /srv/ssl.crt/big.cer: it is larger than 16 bytes, the most ecertctl reads from one file; "
+        "check that the path names the file meant");
+  CHECK(mem.read_file("/srv/ssl.crt/ok.cer")->size() == 16);
+  CHECK(mem.write_atomic("/srv/ssl.crt/cert.cer", "x").code() == Status::Code::kInvalid);
+  CHECK(mem.create_exclusive("/srv/ssl.crt/cert.cer", "x", 0600).code() == Status::Code::kConflict);
+}
+
+TEST_CASE("MemoryFileSystem counts reads from several threads") {
+  MemoryFileSystem mem;
+  mem.add_file("/a", "x");
+  constexpr int kThreads = 4;
+  constexpr int kReads = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kReads; ++i) (void)mem.read_file("/a");
+    });
+  for (auto& t : threads) t.join();
+  CHECK(mem.read_count() == std::size_t{kThreads} * kReads);
+  MemoryFileSystem copy = mem;  // a filesystem built in a helper is returned by value
+  CHECK(copy.read_count() == mem.read_count());
+}
 
 TEST_CASE("write_atomic creates with the requested mode and replaces keeping the old mode") {
   TempDir dir;

@@ -1112,10 +1112,19 @@ class ApacheSandbox:
         """The manifest's `apache:` mapping for this sandbox (dump with json/yaml)."""
         return {
             "config": str(self.config_path),
-            "configtest": self.configtest_argv(),
-            "restart": self.restart_argv_list(style),
+            "configtest": self.manifest_argv(self.configtest_argv()),
+            "restart": [self.manifest_argv(a) for a in self.restart_argv_list(style)],
             "timeout": timeout,
         }
+
+    def manifest_argv(self, argv: Sequence[str]) -> list[str]:
+        """argv as a manifest gives it to ecertctl, which runs commands with
+        PATH, LANG and LC_* only: for debian, the variables of env() that
+        apache2ctl needs go along through env(1)."""
+        if self.layout != "debian":
+            return list(argv)
+        extra = self.env({})
+        return ["/usr/bin/env", *(f"{k}={extra[k]}" for k in sorted(extra)), *argv]
 
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run the layout's control command: apache2ctl <args> (debian, with

@@ -266,6 +266,16 @@ class SandboxTests:
         self.assertTrue(sb.config_path.is_file())
         self.assertEqual(len(m["restart"]), 2)
         self.assertTrue(all(isinstance(a, list) and all(isinstance(x, str) for x in a) for a in m["restart"]))
+        # ecertctl gives commands PATH, LANG and LC_* only: the mapping's argvs work with that alone.
+        sb.add_vhost("www.example.com")
+        minimal = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+        cp = h.run(sb.manifest_apache()["configtest"], env=minimal)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        for argv in sb.manifest_apache()["restart"]:
+            cp = h.run(argv, env=minimal, timeout=30)
+            self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        pid = sb.wait_ready()
+        self.assert_stopped(sb, pid)
 
 
 class SimpleSandboxTest(SandboxTests, unittest.TestCase):

@@ -430,6 +430,11 @@ class GitOpsTest(PipelineCase, unittest.TestCase):
         sb, sites, m = self.setup_one()
         self.converge_to_pending(sb, m)
         env = self.env(sb, ECERTCTL=h.ecertctl_path())
+        # What a merge request runs: no passphrase anywhere.
+        no_secret = {k: v for k, v in env.items() if k != "ECERT_KEY_PASSPHRASE"}
+        cp = h.run(["sh", script, "validate", m], env=no_secret)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("valid (1 site)", cp.stdout)
         plan = self.tmp / "ecert.plan"
         cp = h.run(["sh", script, "plan", m, plan], env=env)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
@@ -444,6 +449,7 @@ class GitOpsTest(PipelineCase, unittest.TestCase):
         self.assert_serves(sb, "www.one.test", self.path_in_manifest(sites[0]["certificate"]), "standard")
         for f in ("github-actions.yml", ".gitlab-ci.yml"):
             text = (script.parent / f).read_text()
+            self.assertIn("ecert-plan.sh validate ecert.yaml", text)
             self.assertIn("ecert-plan.sh plan", text)
             self.assertIn("ecert-plan.sh apply ecert.plan", text)
 

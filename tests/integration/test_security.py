@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import stat
+import subprocess
 import textwrap
 import threading
 import time
@@ -174,6 +176,186 @@ class SecretsTest(E2ECase, unittest.TestCase):
         self.assertEqual(sb.ssl_conf_path.read_bytes(), before_conf)
         self.assertEqual([p.name for p in pub.iterdir()], ["hkpostca.crt"])
         self.assertEqual([p for p in self.tmp.rglob(f"*{TMP_MARK}*")], [])
+
+
+class ChildEnvironmentTest(E2ECase, unittest.TestCase):
+    """Commands ecertctl runs get PATH, LANG and LC_* only, and the passphrase
+    variable is gone from ecertctl's own environment once the manifest is read."""
+
+    CANARY = "canary-8d1f0c"
+
+    def _env_dumper(self, name: str, real: list[str]) -> list[str]:
+        """A wrapper that records its own environment and its parent's
+        (ecertctl's /proc/<pid>/environ), then runs the real command."""
+        p = self.tmp / "bin" / name
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("#!/bin/sh\n"
+                     f'env > "{self.tmp}/{name}.env"\n'
+                     f'cat /proc/$PPID/environ > "{self.tmp}/{name}.parent-environ"\n'
+                     "exec " + " ".join(f"'{a}'" for a in real) + ' "$@"\n')
+        p.chmod(0o755)
+        return [str(p)]
+
+    def test_configtest_and_restart_see_neither_the_passphrase_nor_other_variables(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a], configtest=self._env_dumper("configtest", sb.configtest_argv()),
+                          restart=[self._env_dumper("restart", sb.restart_argv_list()[0])])
+        env = self.env(sb, ECERT_TEST_CANARY=self.CANARY, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        cp = self.ecertctl("apply", "-f", m, env=env)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.issue(a)
+        cp = self.ecertctl("apply", "-f", m, env=env)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assert_serves(sb, "www.a.test", self.path_in_manifest(a["certificate"]), "standard")
+        for name in ("configtest", "restart"):
+            with self.subTest(command=name):
+                child = (self.tmp / f"{name}.env").read_text()
+                names = {line.split("=", 1)[0] for line in child.splitlines() if "=" in line}
+                self.assertIn("PATH", names)
+                self.assertIn("LANG=C.UTF-8", child)
+                self.assertIn("LC_ALL=C.UTF-8", child)
+                self.assertNotIn(PASSPHRASE, child)
+                self.assertNotIn("ECERT_KEY_PASSPHRASE", child)
+                self.assertNotIn(self.CANARY, child)
+                self.assertNotIn("ECERTCTL_STATE_DIR", names)
+                # ecertctl's own environment block no longer holds the passphrase either.
+                parent = (self.tmp / f"{name}.parent-environ").read_bytes()
+                self.assertIn(self.CANARY.encode(), parent, "not ecertctl's environment")
+                self.assertNotIn(PASSPHRASE.encode(), parent)
+
+    def test_apache_config_cannot_expand_the_passphrase_variable(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        with open(sb.config_path, "a") as f:
+            f.write("\nIncludeOptional /nonexistent/${ECERT_KEY_PASSPHRASE}/*.conf\n"
+                    "Include /nonexistent/${ECERT_KEY_PASSPHRASE}.conf\n")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        # Unresolved, as for Apache without the variable: the include is skipped.
+        cp = self.ecertctl("plan", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        for args in (("plan", "-f", m), ("plan", "-f", m, "--format", "json"), ("status", "-f", m),
+                     ("apply", "-f", m)):
+            with self.subTest(args=args):
+                cp = self.ecertctl(*args, env=self.env(sb))
+                self.assertNotIn(PASSPHRASE, cp.stdout + cp.stderr)
+
+
+class NonRegularFileTest(E2ECase, unittest.TestCase):
+    def test_fifo_at_a_certificate_path_is_an_error_on_that_site_not_a_hang(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.add_vhost("www.b.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        b = self.site(sb, "www.b.test", stem="b")
+        m = self.manifest(sb, [a, b])
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.issue(b)
+        fifo = self.path_in_manifest(a["certificate"])
+        os.mkfifo(fifo)
+        for args in (("apply", "-f", m), ("plan", "-f", m), ("status", "-f", m)):
+            with self.subTest(args=args):
+                start = time.monotonic()
+                # Before the fix this waited for a writer forever (holding the lock).
+                cp = self.ecertctl(*args, env=self.env(sb), timeout=60)
+                out = cp.stdout + cp.stderr
+                self.assertLess(time.monotonic() - start, 30)
+                self.assertEqual(cp.returncode, 1, out)
+                line = next((l for l in out.splitlines() if str(fifo) in l and "FIFO" in l), None)
+                self.assertIsNotNone(line, f"no line names {fifo} as a FIFO:\n{out}")
+        # The other site converged all the same.
+        self.assert_serves(sb, "www.b.test", self.path_in_manifest(b["certificate"]), "standard")
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+
+class ServedChainTest(E2ECase, unittest.TestCase):
+    def test_expired_cross_certificate_is_refused_although_the_bundle_holds_hongkong_post_root_ca_3(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.start()
+        expired = self.tmp / "ca" / "root_ca_3_x_gsca_r3_pem.crt"
+        expired.parent.mkdir()
+        # The test CA's own cross certificate request, signed again: valid 400 to 370 days ago.
+        self.pki._sign_csr(self.pki.private_dir / "hk_root_cross.csr", self.pki.gs_root, expired, "cross_ca",
+                           days=30, not_before_offset_days=-400)
+        a = self.site(sb, "www.a.test", stem="a", ca={"sub": str(self.pki.ssl_sub_path), "cross": str(expired),
+                                                       "trust": str(self.pki.trust_both_path)})
+        m = self.manifest(sb, [a])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        self.issue(a)
+        served_before = h.served_chain(sb.port, "www.a.test")
+        report = self.run_json("apply", "-f", str(m), sb=sb, expect_rc=1)
+        chain = self.resources(report, "www.a.test")["chain"]
+        self.assertEqual(chain["action"], "error", chain)
+        self.assertRegex(chain["reason"], r"^the cross certificate 'Hongkong Post Root CA 3' expired on "
+                                          r"\d{4}-\d\d-\d\d; download the current one from Hongkong Post$")
+        self.assertFalse(self.path_in_manifest(a["chain"]).exists(), "a chain file was written")
+        self.assertEqual([h.cert_fingerprint(c) for c in h.served_chain(sb.port, "www.a.test")],
+                         [h.cert_fingerprint(c) for c in served_before])
+
+
+NOBODY = 65534
+
+
+def allow_core_files() -> None:
+    """Starts a child with core files allowed, so that a limit of 0 is ecertctl's own doing."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard if hard != resource.RLIM_INFINITY else 1 << 30, hard))
+
+
+class CoreDumpTest(E2ECase, unittest.TestCase):
+    def test_a_running_ecertctl_dumps_no_core_and_its_memory_is_not_readable_by_its_user(self):
+        """ecertctl runs as nobody and waits for the run lock the test holds;
+        meanwhile its limits and dumpability are inspected. A process that is
+        not dumpable has its /proc/<pid>/ files owned by root, so another
+        process of the same user cannot read its environ (or memory)."""
+        self.tmp.chmod(0o755)  # nobody must reach the manifest
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        m = self.manifest(sb, [self.site(sb, "www.a.test", stem="a")])
+        self.state_dir.mkdir(mode=0o700)
+        lock = self.state_dir / "lock"
+        lock.touch(mode=0o600)
+        for p in (self.state_dir, lock):
+            os.chown(p, NOBODY, NOBODY)
+        env = {"PATH": os.environ["PATH"], "ECERT_KEY_PASSPHRASE": PASSPHRASE,
+               "ECERTCTL_STATE_DIR": str(self.state_dir)}
+        with open(lock) as held:
+            import fcntl
+            fcntl.flock(held, fcntl.LOCK_EX)
+            proc = subprocess.Popen([h.ecertctl_path(), "apply", "-f", str(m), "--lock-wait", "60"], env=env,
+                                    user=NOBODY, group=NOBODY, extra_groups=[], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    preexec_fn=allow_core_files)
+            self.addCleanup(proc.wait)
+            self.addCleanup(proc.kill)
+            self.wait_for_open(proc.pid, lock)
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            self.assertRegex(status, rf"\nUid:\t{NOBODY}\t")
+            limits = Path(f"/proc/{proc.pid}/limits").read_text()
+            core = next(l for l in limits.splitlines() if l.startswith("Max core file size"))
+            self.assertEqual(core.split()[4], "0", core)  # the soft limit, the one the kernel applies
+            self.assertEqual(os.stat(f"/proc/{proc.pid}/environ").st_uid, 0)
+            peek = subprocess.run(["cat", f"/proc/{proc.pid}/environ"], user=NOBODY, group=NOBODY, extra_groups=[],
+                                  capture_output=True, timeout=10)
+            self.assertNotEqual(peek.returncode, 0, "another process of ecertctl's user read its environment")
+            self.assertIn(b"Permission denied", peek.stderr)
+
+    def wait_for_open(self, pid: int, path: Path, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd")):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.fail(f"ecertctl (pid {pid}) never opened {path}")
 
 
 if __name__ == "__main__":
