@@ -20,6 +20,7 @@
 #include "engine/rotate.h"
 #include "util/digest.h"
 #include "util/syslog.h"
+#include <functional>
 
 namespace ecert::cli {
 namespace {
@@ -28,9 +29,13 @@ void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 // Loads the manifest and narrows it to --site. Prints diagnostics (warnings
 // too) and returns nullopt when the manifest cannot be used; its errors and
-// unknown --site names also go to `log` when one is given.
-std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, SystemLog* log = nullptr) {
-  LoadResult res = load_manifest_file(fs, opt.manifest);
+// unknown --site names also go to `log` when one is given. `digest`, when
+// given, receives the sha256 of exactly the bytes that were parsed.
+std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, SystemLog* log = nullptr,
+                             std::string* digest = nullptr) {
+  std::string bytes;
+  LoadResult res = load_manifest_file(fs, opt.manifest, &bytes);
+  if (digest) *digest = sha256_hex(bytes);
   if (log)
     for (const auto& d : res.diagnostics)
       if (d.severity == Diagnostic::Severity::kError) log->log(LogPriority::kError, one_log_line(d.str()));
@@ -101,9 +106,8 @@ int exit_code(const Report& report) { return report.failed() ? 1 : 0; }
 
 }  // namespace
 
-int cmd_validate(const CommonOptions& opt) {
-  RealFileSystem fs;
-  LoadResult res = load_manifest_file(fs, opt.manifest);
+int cmd_validate(Runtime& rt, const CommonOptions& opt) {
+  LoadResult res = load_manifest_file(rt.fs, opt.manifest);
   if (opt.format == "json") {
     nlohmann::json j = diagnostics_json(res.diagnostics);
     if (res.ok()) {  // what shell completion offers for --site
@@ -120,22 +124,19 @@ int cmd_validate(const CommonOptions& opt) {
   return res.ok() ? 0 : 1;
 }
 
-int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode) {
-  RealFileSystem fs;
-  SystemClock clock;
-  auto manifest_text = fs.read_file(opt.manifest);
-  auto manifest = load(opt, fs);
+int cmd_plan(Runtime& rt, const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode) {
+  std::string manifest_digest;  // of the bytes this plan was made from
+  auto manifest = load(opt, rt.fs, nullptr, &manifest_digest);
   if (!manifest) return 1;
-  Report report = plan_only(*manifest, fs, clock, apply_options(opt));
+  Report report = plan_only(*manifest, rt.fs, rt.clock, apply_options(opt));
   render(report, opt);
   if (!out_path.empty()) {
     // Written by the caller's hand: --out is the one place plan writes, and
     // only where it is told to.
     WriteOptions wo;
     wo.new_file_mode = 0600;
-    const std::string text = render_saved_plan(report, absolute(opt.manifest),
-                                               manifest_text ? sha256_hex(*manifest_text) : "", opt.sites);
-    if (Status st = fs.write_atomic(fs::absolute(out_path), text, wo); !st) {
+    const std::string text = render_saved_plan(report, absolute(opt.manifest), manifest_digest, opt.sites);
+    if (Status st = rt.fs.write_atomic(fs::absolute(out_path), text, wo); !st) {
       std::cerr << "error: cannot write the plan: " << st.message() << "\n";
       return 1;
     }
@@ -156,11 +157,6 @@ std::optional<SavedPlan> read_saved_plan(const FileSystem& fs, const std::string
   if (!plan) return refuse(plan.status().message()), std::nullopt;
   if (!opt.manifest.empty() && absolute(opt.manifest) != plan->manifest_path)
     return refuse(file + " was made for " + plan->manifest_path + ", not " + opt.manifest), std::nullopt;
-  auto current = fs.read_file(plan->manifest_path);
-  if (!current || sha256_hex(*current) != plan->manifest_sha256)
-    return refuse("the saved plan is stale: the manifest " + plan->manifest_path +
-                  " changed since the plan was made; nothing was done. Make a new plan."),
-           std::nullopt;
   opt.manifest = plan->manifest_path;
   opt.sites = plan->selected_sites;
   return std::move(*plan);
@@ -168,53 +164,51 @@ std::optional<SavedPlan> read_saved_plan(const FileSystem& fs, const std::string
 
 }  // namespace
 
-int cmd_apply(const CommonOptions& opt_in, bool dry_run, const std::string& saved_plan, bool restart,
-              int lock_wait_seconds) {
+int cmd_apply(Runtime& rt, const CommonOptions& opt_in, const ApplyFlags& flags) {
   CommonOptions opt = opt_in;
-  RealFileSystem fs;
   // A run that acts tells the system log what it changed and what failed;
   // --dry-run tells it nothing.
-  Syslog syslog;
-  SystemLog* log = dry_run ? nullptr : &syslog;
+  SystemLog* log = flags.dry_run ? nullptr : &rt.log;
   auto refuse = [&](const std::string& message) {
     std::cerr << "error: " << message << "\n";
     if (log) log->log(LogPriority::kError, one_log_line("error: " + message));
   };
   std::optional<SavedPlan> plan;
-  if (!saved_plan.empty() && !(plan = read_saved_plan(fs, saved_plan, opt, refuse))) return 1;
-  auto manifest = load(opt, fs, log);
+  if (!flags.saved_plan.empty() && !(plan = read_saved_plan(rt.fs, flags.saved_plan, opt, refuse))) return 1;
+  std::string manifest_digest;  // of the bytes parsed below: no window to swap the file after checking it
+  auto manifest = load(opt, rt.fs, log, &manifest_digest);
   if (!manifest) return 1;
+  if (plan && manifest_digest != plan->manifest_sha256) {
+    refuse("the saved plan is stale: the manifest " + plan->manifest_path +
+           " changed since the plan was made; nothing was done. Make a new plan.");
+    return 1;
+  }
   ApplyOptions o = apply_options(opt);
-  o.dry_run = dry_run;
-  o.restart = restart;
-  o.lock_wait = std::chrono::seconds(lock_wait_seconds);
+  o.dry_run = flags.dry_run;
+  o.restart = flags.restart;
+  o.lock_wait = std::chrono::seconds(flags.lock_wait_seconds);
   if (plan) o.saved_plan = &*plan;
   if (opt.format == "text" && ::isatty(STDERR_FILENO)) {
     o.progress = [](std::size_t done, std::size_t total) {
       std::cerr << "\rgenerating keys: " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
     };
   }
-  RealCommandRunner runner;
-  SystemClock clock;
-  RealTlsProbe tls(fs);
-  Services services{fs, runner, clock, tls};
+  Services services{rt.fs, rt.runner, rt.clock, rt.tls};
   Report report = apply(*manifest, services, o);
   render(report, opt);
   if (log) log_apply(report, *log);
   return exit_code(report);
 }
 
-int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
-  RealFileSystem fs;
+int cmd_status(Runtime& rt, const CommonOptions& opt, const std::string& textfile_dir) {
+  FileSystem& fs = rt.fs;
   auto manifest = load(opt, fs);
   if (!manifest) {
     if (opt.format == "prometheus") std::cout << invalid_manifest_prometheus();
     if (!textfile_dir.empty()) fs.write_atomic(fs::path(textfile_dir) / "ecertctl.prom", invalid_manifest_prometheus());
     return 1;
   }
-  SystemClock clock;
-  RealTlsProbe tls(fs);
-  StatusReport r = collect_status(*manifest, fs, clock, tls, opt.manifest, opt.state_dir);
+  StatusReport r = collect_status(*manifest, fs, rt.clock, rt.tls, opt.manifest, opt.state_dir);
   if (!textfile_dir.empty()) {
     // node_exporter reads every *.prom file: write atomically so it never
     // sees half a file.
@@ -229,8 +223,8 @@ int cmd_status(const CommonOptions& opt, const std::string& textfile_dir) {
   return r.plan.has_errors() ? 1 : 0;
 }
 
-int cmd_csr(const CommonOptions& opt) {
-  RealFileSystem fs;
+int cmd_csr(Runtime& rt, const CommonOptions& opt) {
+  FileSystem& fs = rt.fs;
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   const Site& site = manifest->sites.at(0);
@@ -268,8 +262,8 @@ int cmd_csr(const CommonOptions& opt) {
   return 0;
 }
 
-int cmd_rotate(const CommonOptions& opt) {
-  RealFileSystem fs;
+int cmd_rotate(Runtime& rt, const CommonOptions& opt) {
+  FileSystem& fs = rt.fs;
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   const Site& site = manifest->sites.at(0);

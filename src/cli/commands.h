@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/runtime.h"
+
 namespace ecert::cli {
 
 // Where the Debian package installs the manifest; -f's default.
@@ -17,12 +19,18 @@ struct CommonOptions {
   std::string state_dir;           // --state-dir, default $ECERTCTL_STATE_DIR or /var/lib/ecertctl
 };
 
-int cmd_validate(const CommonOptions& opt);
-int cmd_plan(const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode);
-int cmd_apply(const CommonOptions& opt, bool dry_run, const std::string& saved_plan, bool restart,
-              int lock_wait_seconds);
-int cmd_status(const CommonOptions& opt, const std::string& textfile_dir);
-int cmd_csr(const CommonOptions& opt);
-int cmd_rotate(const CommonOptions& opt);
+struct ApplyFlags {
+  bool dry_run = false;
+  std::string saved_plan;  // apply PLAN
+  bool restart = true;     // false: --no-restart
+  int lock_wait_seconds = 60;
+};
+
+int cmd_validate(Runtime& rt, const CommonOptions& opt);
+int cmd_plan(Runtime& rt, const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode);
+int cmd_apply(Runtime& rt, const CommonOptions& opt, const ApplyFlags& flags);
+int cmd_status(Runtime& rt, const CommonOptions& opt, const std::string& textfile_dir);
+int cmd_csr(Runtime& rt, const CommonOptions& opt);
+int cmd_rotate(Runtime& rt, const CommonOptions& opt);
 
 }  // namespace ecert::cli

@@ -203,7 +203,7 @@ LoadResult load_manifest_text(std::string_view text, const fs::path& path) {
   return result;
 }
 
-LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path) {
+LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path, std::string* bytes) {
   auto fail = [&](std::string message) {
     LoadResult r;
     r.manifest.file = path;
@@ -218,6 +218,7 @@ LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path) {
                 std::to_string(kMaxManifestBytes) + " (1 MiB)");
   auto text = fs.read_file(path);
   if (!text) return fail(text.status().message());
+  if (bytes) *bytes = *text;
   return load_manifest_text(*text, path);
 }
 

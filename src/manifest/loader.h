@@ -1,6 +1,7 @@
 // Loading a manifest: YAML text -> Manifest, with every problem collected.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "manifest/model.h"
@@ -24,6 +25,8 @@ struct LoadResult {
 LoadResult load_manifest_text(std::string_view text, const fs::path& path);
 
 // Reads the file at `path` (bounded by kMaxManifestBytes) and loads it.
-LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path);
+// `bytes`, when given, receives exactly what was read and parsed ("" when
+// nothing could be read), so that a caller can hash the very bytes it used.
+LoadResult load_manifest_file(const FileSystem& fs, const fs::path& path, std::string* bytes = nullptr);
 
 }  // namespace ecert

@@ -1,5 +1,10 @@
 #include "util/fault_fs.h"
 
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
 namespace ecert {
 
 Status FaultInjectionFileSystem::step(const char* op, const fs::path& path) {
@@ -38,6 +43,28 @@ Status FaultInjectionFileSystem::rename(const fs::path& from, const fs::path& to
 Status FaultInjectionFileSystem::remove(const fs::path& path) {
   if (Status s = step("remove", path); !s) return s;
   return base_.remove(path);
+}
+
+EnvWriteSteps::EnvWriteSteps() {
+  if (const char* at = std::getenv("ECERTCTL_FAULT_AT")) at_ = std::atol(at);
+  if (const char* what = std::getenv("ECERTCTL_FAULT")) {
+    const std::string w = what;
+    err_ = w == "ENOSPC" ? ENOSPC : w == "EACCES" ? EACCES : w == "EIO" ? EIO : 0;
+  }
+  if (const char* trace = std::getenv("ECERTCTL_FAULT_TRACE")) trace_ = trace;
+}
+
+int EnvWriteSteps::before(const char* step, const fs::path& path) {
+  if (at_ == 0 && trace_.empty()) return 0;
+  const long n = ++count_;
+  if (!trace_.empty())
+    if (FILE* f = std::fopen(trace_.c_str(), "a")) {
+      std::fprintf(f, "%ld %s %s\n", n, step, path.c_str());
+      std::fclose(f);
+    }
+  if (n != at_) return 0;
+  if (err_ == 0) ::raise(SIGKILL);
+  return err_;
 }
 
 }  // namespace ecert

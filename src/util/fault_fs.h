@@ -4,6 +4,7 @@
 // shipped binary.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -56,6 +57,26 @@ class FaultInjectionFileSystem : public FileSystem {
   int err_ = 0;
   long count_ = 0;
   std::vector<std::string> steps_;
+};
+
+// The write steps of a RealFileSystem, numbered from 1 across the process,
+// as the reliability tests drive them in the test build of the command
+// (tests/ecertctl_faults.cc), configured from its environment:
+//   ECERTCTL_FAULT_AT=N ECERTCTL_FAULT=kill|ENOSPC|EACCES|EIO
+//     step N kills the process (SIGKILL, as a power cut would) or fails
+//     with that errno;
+//   ECERTCTL_FAULT_TRACE=FILE
+//     appends "N step path" for every step, so a test can enumerate them.
+class EnvWriteSteps : public WriteSteps {
+ public:
+  EnvWriteSteps();
+  int before(const char* step, const fs::path& path) override;
+
+ private:
+  long at_ = 0;
+  int err_ = 0;  // 0: kill
+  std::string trace_;
+  std::atomic<long> count_{0};
 };
 
 }  // namespace ecert

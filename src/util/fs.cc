@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,52 +20,6 @@
 
 namespace ecert {
 namespace {
-
-// ---- fault injection (a test seam; inert unless ECERTCTL_FAULT_AT is set) ----
-//
-// Every step of every write is a numbered fault point. With
-//   ECERTCTL_FAULT_AT=N  ECERTCTL_FAULT=kill|ENOSPC|EACCES|EIO
-// the Nth point either kills the process (SIGKILL, as a power cut would) or
-// makes that step fail with the errno. ECERTCTL_FAULT_TRACE=FILE appends one
-// line per point ("N step path") so tests can enumerate every point of a run.
-struct FaultConfig {
-  long at = 0;
-  int err = 0;  // 0: kill
-  std::string trace;
-};
-
-// Fault points passed so far; writes may come from several threads.
-std::atomic<long> fault_count{0};
-
-FaultConfig& fault_config() {
-  static FaultConfig config = [] {
-    FaultConfig c;
-    if (const char* at = std::getenv("ECERTCTL_FAULT_AT")) c.at = std::atol(at);
-    if (const char* what = std::getenv("ECERTCTL_FAULT")) {
-      std::string w = what;
-      c.err = w == "ENOSPC" ? ENOSPC : w == "EACCES" ? EACCES : w == "EIO" ? EIO : 0;
-    }
-    if (const char* trace = std::getenv("ECERTCTL_FAULT_TRACE")) c.trace = trace;
-    return c;
-  }();
-  return config;
-}
-
-// Returns 0 to proceed, or the errno the step must fail with.
-int fault_point(const char* step, const fs::path& path) {
-  FaultConfig& c = fault_config();
-  if (c.at == 0 && c.trace.empty()) return 0;
-  const long n = ++fault_count;
-  if (!c.trace.empty()) {
-    if (FILE* f = std::fopen(c.trace.c_str(), "a")) {
-      std::fprintf(f, "%ld %s %s\n", n, step, path.c_str());
-      std::fclose(f);
-    }
-  }
-  if (n != c.at) return 0;
-  if (c.err == 0) ::raise(SIGKILL);
-  return c.err;
-}
 
 FileInfo to_info(const struct stat& st) {
   FileInfo info;
@@ -260,68 +213,58 @@ Status RealFileSystem::write_atomic(const fs::path& path, std::string_view data,
     mode = old.st_mode & 07777;
   }
 
-  std::string tmpl = (dir / ("." + real.filename().string() + ".ecertctl-tmp.XXXXXX")).string();
-  if (int err = fault_point("create-temp", real))
-    return Status::from_errno(err, "cannot create a temporary file beside", real.string());
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // created 0600: never readable by others
-  if (fd < 0) return Status::from_errno(errno, "cannot create a temporary file beside", real.string());
-  const fs::path tmp = tmpl;
-  auto fail = [&](Status s) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  };
-  if (int err = fault_point("write-temp", real)) return fail(Status::from_errno(err, "cannot write", real.string()));
-  if (Status s = write_all(fd, data, real); !s) return fail(s);
-  if (existed && ::fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM)
-    return fail(Status::from_errno(errno, "cannot set owner of", real.string()));
-  if (::fchmod(fd, mode) != 0) return fail(Status::from_errno(errno, "cannot set mode of", real.string()));
-  if (::fsync(fd) != 0) return fail(Status::from_errno(errno, "cannot sync", real.string()));
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::from_errno(err, "cannot close", real.string());
-  }
-  int rename_err = fault_point("rename", real);
-  if (rename_err == 0 && ::rename(tmp.c_str(), real.c_str()) != 0) rename_err = errno;
+  auto tmp = write_temp(real, data, mode, existed ? &old : nullptr);
+  if (!tmp) return tmp.status();
+  int rename_err = step("rename", real);
+  if (rename_err == 0 && ::rename(tmp->c_str(), real.c_str()) != 0) rename_err = errno;
   if (rename_err) {
-    ::unlink(tmp.c_str());
+    ::unlink(tmp->c_str());
     return Status::from_errno(rename_err, "cannot rename into place", real.string());
   }
-  if (int err = fault_point("sync-dir", real)) return Status::from_errno(err, "cannot sync directory of", real.string());
+  if (int err = step("sync-dir", real)) return Status::from_errno(err, "cannot sync directory of", real.string());
   return fsync_directory(dir);
 }
 
-Status RealFileSystem::create_exclusive(const fs::path& path, std::string_view data, mode_t mode) {
-  const fs::path dir = path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".ecertctl-tmp.XXXXXX")).string();
-  if (int err = fault_point("create-temp", path))
-    return Status::from_errno(err, "cannot create a temporary file beside", path.string());
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd < 0) return Status::from_errno(errno, "cannot create a temporary file beside", path.string());
+Result<fs::path> RealFileSystem::write_temp(const fs::path& target, std::string_view data, mode_t mode,
+                                            const struct stat* owner) const {
+  std::string tmpl = (target.parent_path() / ("." + target.filename().string() + ".ecertctl-tmp.XXXXXX")).string();
+  if (int err = step("create-temp", target))
+    return Status::from_errno(err, "cannot create a temporary file beside", target.string());
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // created 0600: never readable by others
+  if (fd < 0) return Status::from_errno(errno, "cannot create a temporary file beside", target.string());
   const fs::path tmp = tmpl;
   auto fail = [&](Status s) {
     ::close(fd);
     ::unlink(tmp.c_str());
     return s;
   };
-  if (::fchmod(fd, mode) != 0) return fail(Status::from_errno(errno, "cannot set mode of", path.string()));
-  if (int err = fault_point("write-temp", path)) return fail(Status::from_errno(err, "cannot write", path.string()));
-  if (Status s = write_all(fd, data, path); !s) return fail(s);
-  if (::fsync(fd) != 0) return fail(Status::from_errno(errno, "cannot sync", path.string()));
-  ::close(fd);
+  if (::fchmod(fd, mode) != 0) return fail(Status::from_errno(errno, "cannot set mode of", target.string()));
+  if (int err = step("write-temp", target)) return fail(Status::from_errno(err, "cannot write", target.string()));
+  if (Status s = write_all(fd, data, target); !s) return fail(s);
+  if (owner && ::fchown(fd, owner->st_uid, owner->st_gid) != 0 && errno != EPERM)
+    return fail(Status::from_errno(errno, "cannot set owner of", target.string()));
+  if (owner && ::fchmod(fd, mode) != 0)  // a chown clears set-id bits: set the mode again
+    return fail(Status::from_errno(errno, "cannot set mode of", target.string()));
+  if (::fsync(fd) != 0) return fail(Status::from_errno(errno, "cannot sync", target.string()));
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::from_errno(err, "cannot close", target.string());
+  }
+  return tmp;
+}
+
+Status RealFileSystem::create_exclusive(const fs::path& path, std::string_view data, mode_t mode) {
+  auto tmp = write_temp(path, data, mode, nullptr);
+  if (!tmp) return tmp.status();
   // link() fails with EEXIST instead of replacing: the no-overwrite guarantee
   // holds even against a file that appeared after we looked.
-  int link_err = fault_point("link", path);
-  if (link_err == 0 && ::link(tmp.c_str(), path.c_str()) != 0) link_err = errno;
-  if (link_err) {
-    int err = link_err;
-    ::unlink(tmp.c_str());
-    if (err == EEXIST) return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
-    return Status::from_errno(err, "cannot create", path.string());
-  }
-  ::unlink(tmp.c_str());
-  return fsync_directory(dir);
+  int link_err = step("link", path);
+  if (link_err == 0 && ::link(tmp->c_str(), path.c_str()) != 0) link_err = errno;
+  ::unlink(tmp->c_str());
+  if (link_err == EEXIST) return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
+  if (link_err) return Status::from_errno(link_err, "cannot create", path.string());
+  return fsync_directory(path.parent_path());
 }
 
 Status RealFileSystem::create_directories(const fs::path& dir, mode_t mode) {
@@ -333,14 +276,14 @@ Status RealFileSystem::create_directories(const fs::path& dir, mode_t mode) {
   }
   if (dir.has_parent_path() && dir.parent_path() != dir)
     if (Status s = create_directories(dir.parent_path(), mode); !s) return s;
-  if (int err = fault_point("mkdir", dir)) return Status::from_errno(err, "cannot create directory", dir.string());
+  if (int err = step("mkdir", dir)) return Status::from_errno(err, "cannot create directory", dir.string());
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
     return Status::from_errno(errno, "cannot create directory", dir.string());
   return fsync_directory(dir.parent_path());
 }
 
 Status RealFileSystem::rename(const fs::path& from, const fs::path& to) {
-  if (int err = fault_point("rename", to))
+  if (int err = step("rename", to))
     return Status::from_errno(err, "cannot rename " + from.string() + " to", to.string());
   if (::rename(from.c_str(), to.c_str()) != 0)
     return Status::from_errno(errno, "cannot rename " + from.string() + " to", to.string());
@@ -350,7 +293,7 @@ Status RealFileSystem::rename(const fs::path& from, const fs::path& to) {
 }
 
 Status RealFileSystem::remove(const fs::path& path) {
-  if (int err = fault_point("remove", path)) return Status::from_errno(err, "cannot remove", path.string());
+  if (int err = step("remove", path)) return Status::from_errno(err, "cannot remove", path.string());
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return Status::from_errno(errno, "cannot remove", path.string());
   return Status::ok();

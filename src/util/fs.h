@@ -2,6 +2,7 @@
 // backs unit tests and records every write so tests can assert side effects.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -109,10 +110,23 @@ class FileSystem {
   virtual Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) = 0;
 };
 
+// The numbered steps of RealFileSystem's writes, for tests that make one
+// fail or stop the process there, as a full disk or a power cut would
+// (util/fault_fs.h). The shipped binary installs none.
+class WriteSteps {
+ public:
+  virtual ~WriteSteps() = default;
+  // Called before `step` ("create-temp", "write-temp", "rename", "sync-dir",
+  // "link", "mkdir", "remove") on `path`: 0 to go on, or the errno that
+  // step fails with. May be called from several threads.
+  virtual int before(const char* step, const fs::path& path) = 0;
+};
+
 // The real disk.
 class RealFileSystem : public FileSystem {
  public:
-  explicit RealFileSystem(std::uint64_t max_read_size = kMaxReadSize) : max_read_size_(max_read_size) {}
+  explicit RealFileSystem(std::uint64_t max_read_size = kMaxReadSize, WriteSteps* steps = nullptr)
+      : max_read_size_(max_read_size), steps_(steps) {}
 
   Result<std::string> read_file(const fs::path& path) const override;
   Result<FileInfo> stat(const fs::path& path) const override;
@@ -127,7 +141,13 @@ class RealFileSystem : public FileSystem {
   Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) override;
 
  private:
+  int step(const char* name, const fs::path& path) const { return steps_ ? steps_->before(name, path) : 0; }
+  // A temp file beside `target` holding `data` with `mode` (and `owner`'s
+  // owner when given), synced and closed: the first half of every write.
+  Result<fs::path> write_temp(const fs::path& target, std::string_view data, mode_t mode,
+                              const struct stat* owner) const;
   std::uint64_t max_read_size_;
+  WriteSteps* steps_;
 };
 
 // In-memory filesystem for unit tests. Paths are used as given (no

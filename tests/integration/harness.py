@@ -145,6 +145,13 @@ def ecertctl_path() -> str:
     return os.environ.get("ECERTCTL") or str(REPO_ROOT / "build" / "src" / "cli" / "ecertctl")
 
 
+def ecertctl_faults_path() -> str:
+    """The test build of ecertctl whose write steps can be faulted or traced
+    (tests/faults/main.cc): $ECERTCTL_FAULTS, else <repo>/build/tests/ecertctl-faults.
+    The shipped binary never reads the ECERTCTL_FAULT* variables."""
+    return os.environ.get("ECERTCTL_FAULTS") or str(REPO_ROOT / "build" / "tests" / "ecertctl-faults")
+
+
 def build_package(out_dir: str | os.PathLike) -> Path:
     """scripts/package run on the build tree of the ecertctl under test (no
     rebuild when it is up to date); returns the one .deb it made in out_dir."""
@@ -1424,11 +1431,15 @@ class IntegrationTestCase:
         self.addCleanup(sb.stop)  # cleanups run LIFO: Apache stops before tmp is removed
         return sb
 
+    def ecertctl_binary(self) -> str:
+        """The binary ecertctl() runs; the reliability tests run the test build."""
+        return ecertctl_path()
+
     def ecertctl(self, *args, env: Mapping[str, str] | None = None, timeout: float = 120,
                  cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
         """Run the ecertctl under test (stdin closed); fails the test clearly
         if the binary is missing."""
-        exe = ecertctl_path()
+        exe = self.ecertctl_binary()
         if not os.access(exe, os.X_OK):
             self.fail(f"ecertctl binary not found at {exe} (build it, or set ECERTCTL)")
         return run([exe, *args], env=env, timeout=timeout, cwd=cwd)

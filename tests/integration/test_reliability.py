@@ -1,9 +1,10 @@
 """Reliability: a killed, faulted, raced or misconfigured apply loses nothing.
 
-Every write step of ecertctl is a numbered fault point (src/util/fs.cc):
+These tests run the test build of ecertctl (tests/faults/main.cc), whose
+write steps are numbered (src/util/fault_fs.h, EnvWriteSteps):
 ECERTCTL_FAULT_TRACE=FILE lists them ("N step path"), ECERTCTL_FAULT_AT=N with
 ECERTCTL_FAULT=kill|ENOSPC|EACCES|EIO kills the process there (SIGKILL) or
-fails that step with the errno. The scenario is a 3-site apply against a real
+fails that step with the errno. The shipped binary has no such switch. The scenario is a 3-site apply against a real
 Apache sandbox: www.a.test has nothing yet (key + CSR get created, then it is
 pending); www.b.test and www.c.test have their certificates, so the shared
 chain file and the vhost file get written, and Apache is restarted.
@@ -56,6 +57,9 @@ def tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, object]:
 
 class Scenario(E2ECase):
     """Builds the 3-site scenario once per test; restore() puts it back."""
+
+    def ecertctl_binary(self) -> str:
+        return h.ecertctl_faults_path()
 
     def build(self, restart_style: str = "graceful", verify: bool = False, **apache) -> None:
         sb = self.sb = self.sandbox("simple")
@@ -364,7 +368,7 @@ class ConcurrencyTest(Scenario, unittest.TestCase):
         self.m = self.manifest(self.sb, self.sites, configtest=[slow])
         self.pristine_root = self.pristine_dir / "t2"
         shutil.copytree(self.tmp, self.pristine_root, symlinks=True)
-        first = subprocess.Popen([h.ecertctl_path(), "apply", "-f", str(self.m)], env=self.env(self.sb),
+        first = subprocess.Popen([self.ecertctl_binary(), "apply", "-f", str(self.m)], env=self.env(self.sb),
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 60

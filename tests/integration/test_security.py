@@ -273,6 +273,26 @@ class NonRegularFileTest(E2ECase, unittest.TestCase):
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
 
 
+class NoFaultSwitchTest(E2ECase, unittest.TestCase):
+    def test_the_shipped_binary_ignores_the_fault_injection_variables(self):
+        # Only the test build (tests/faults/) numbers its write steps; the
+        # shipped binary once killed itself at ECERTCTL_FAULT_AT.
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        trace = self.tmp / "trace"
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb, ECERTCTL_FAULT_AT="1", ECERTCTL_FAULT="kill",
+                                                          ECERTCTL_FAULT_TRACE=str(trace)))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertTrue(Path(a["key"]).exists() or self.path_in_manifest(a["key"]).exists())
+        self.assertFalse(trace.exists())
+        # The test build does honour them: its first write step kills it.
+        faulty = h.run([h.ecertctl_faults_path(), "apply", "-f", m],
+                       env=self.env(sb, ECERTCTL_FAULT_AT="1", ECERTCTL_FAULT="kill"), timeout=120)
+        self.assertEqual(faulty.returncode, -9, faulty.stdout + faulty.stderr)
+
+
 class ServedChainTest(E2ECase, unittest.TestCase):
     def test_expired_cross_certificate_is_refused_although_the_bundle_holds_hongkong_post_root_ca_3(self):
         sb = self.sandbox("simple")
