@@ -66,7 +66,7 @@ void execute_plan(const Manifest& manifest, const Observed& obs, Services& sv, c
   r.applied.emplace();
   for (const auto& sp : r.plan.sites) r.applied->changes.emplace_back(sp.changes.size());
   const std::string stamp = format_utc(sv.clock.now(), "%Y%m%dT%H%M%SZ");
-  ApplyRun run{manifest, obs, r.plan, sv, options, r, stamp, Journal(sv.fs, options.state_dir / "backups" / stamp), {}};
+  ApplyRun run{manifest, obs, r.plan, sv, options, r, Journal(sv.fs, options.state_dir / "backups", stamp), {}};
   remove_leftover_temp_files(run);
   generate_keys_step(run);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) site_files_step(run, i);

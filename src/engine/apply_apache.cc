@@ -1,8 +1,6 @@
 // The Apache phase of apply: configtest, one restart, verify, and the
 // rollback when any of them fails; then the record of what Apache runs with.
 #include "engine/apply_run.h"
-#include "engine/installed.h"
-#include "util/digest.h"
 
 namespace ecert {
 namespace {
@@ -40,50 +38,12 @@ void roll_back(ApplyRun& run, ApacheStep step) {
   for (std::size_t i = 0; i < run.plan.sites.size(); ++i)
     for (std::size_t j = 0; j < run.plan.sites[i].changes.size(); ++j) {
       ChangeResult& r = run.result(i, j);
-      if (run.plan.sites[i].changes[j].apache_reads && r.outcome == Outcome::kDone) {
+      const Change& c = run.plan.sites[i].changes[j];
+      if ((c.apache_reads || c.undone_on_rollback) && r.outcome == Outcome::kDone) {
         r.outcome = Outcome::kRolledBack;
         r.rolled_back_by = step;
       }
     }
-}
-
-// The digest of a file as it is now: as observed when the run wrote
-// nothing, else read again.
-std::string digest_now(ApplyRun& run, bool wrote, const fs::path& path, const std::string& observed) {
-  if (!wrote) return observed;
-  auto data = run.services.fs.read_file(path);
-  return data ? sha256_hex(*data) : std::string();
-}
-
-// Remembers what Apache now runs with, for the sites that are in place, so
-// that a file replaced behind ecertctl's back later is noticed (engine/installed.h).
-void record_installed(ApplyRun& run) {
-  // When this run wrote nothing, the files are as observed: a converged
-  // fleet whose record is current reads and writes nothing here.
-  const bool wrote = !run.journal.empty() || !run.new_keys.empty() || run.plan.has_changes();
-  InstalledState updates;
-  bool differs = false;
-  for (std::size_t i = 0; i < run.manifest.sites.size(); ++i) {
-    const auto state = site_state(run.report, i);
-    if (state != SitePlan::State::kConverged && state != SitePlan::State::kChanges) continue;
-    const Site& site = run.manifest.sites[i];
-    const SiteFacts& f = run.observed.sites[i];
-    InstalledRecord rec{digest_now(run, wrote, site.key.path, f.key.file.digest),
-                        digest_now(run, wrote, site.certificate, f.cert.file.digest),
-                        digest_now(run, wrote, site.chain, f.chain.digest)};
-    differs |= !f.installed || !(*f.installed == rec);
-    updates.emplace(site.name, std::move(rec));
-  }
-  if (!differs) return;
-  const InstalledState before = read_installed(run.services.fs, run.options.state_dir);
-  InstalledState now = before;
-  for (auto& [name, rec] : updates) now[name] = std::move(rec);
-  if (now == before) return;
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  if (Status s = run.services.fs.write_atomic(installed_state_path(run.options.state_dir), render_installed(now), wo);
-      !s)
-    run.report.errors.push_back("cannot record what Apache runs with: " + s.message());
 }
 
 // Handshakes until the served chain matches, for a while: a graceful
@@ -112,14 +72,34 @@ bool verify_step(ApplyRun& run) {
   return ok;
 }
 
+// Whether Apache answers after a restart on restored files: a handshake
+// with any site that has vhost.verify (without one, the restart command's
+// success is all there is to go on).
+bool answers(ApplyRun& run) {
+  bool probed = false;
+  for (const auto& site : run.manifest.sites) {
+    if (!site.vhost.verify) continue;
+    probed = true;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (run.services.tls.probe(site, std::chrono::milliseconds(3000)).reachable) return true;
+      run.services.clock.sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  return !probed;
+}
+
 // Rolls back after a failed restart or verify, and restarts Apache on the
-// restored files.
+// restored files (the previous pairs, checked first), then checks it is up.
 void restore_and_restart(ApplyRun& run, ApacheStep step, const std::string& what) {
   roll_back(run, step);
-  Status again = restart(run);
-  run.result().apache.error = what + "\nEvery file this run changed for Apache was restored" +
-                              (again.is_ok() ? " and Apache restarted on them."
-                                             : "; restarting Apache on them failed too: " + again.message());
+  ApacheOutcome& apache = run.result().apache;
+  Status again = check_pairs(run);
+  if (again) again = restart(run);
+  apache.down = !again || !answers(run);
+  apache.error = what + "\nEvery file this run changed for Apache was restored" +
+                 (!again ? "; restarting Apache on them failed too: " + again.message()
+                  : apache.down ? " and Apache restarted on them, but it does not answer"
+                                : " and Apache restarted on them.");
 }
 
 bool reload_needed(const Plan& plan) {
@@ -143,6 +123,11 @@ void apache_step(ApplyRun& run) {
     return;
   }
   apache.configtest_ok = true;
+  if (Status s = check_pairs(run); !s) {
+    roll_back(run, ApacheStep::kPairCheck);
+    apache.error = s.message() + "\nEvery file this run changed for Apache was restored; Apache was not restarted.";
+    return;
+  }
   if (!run.options.restart) return record_installed(run);  // the caller restarts (an Ansible handler)
   if (Status s = restart(run); !s) return restore_and_restart(run, ApacheStep::kRestart, s.message());
   apache.restarted = true;
@@ -150,6 +135,7 @@ void apache_step(ApplyRun& run) {
     return restore_and_restart(run, ApacheStep::kVerify,
                                "verify failed: Apache does not serve the installed certificate and chain");
   record_installed(run);
+  remove_promoted_staged(run);
 }
 
 }  // namespace ecert

@@ -20,9 +20,8 @@ struct ApplyRun {
   const Plan& plan;
   Services& services;
   const ApplyOptions& options;
-  Report& report;         // report.applied is the result being filled in
-  const std::string stamp;  // UTC time of the run, for backup names
-  Journal journal;
+  Report& report;  // report.applied is the result being filled in
+  Journal journal;  // also the run's unique stamp, for backups and .old-<stamp> copies
   std::map<std::size_t, crypto::PrivateKey> new_keys;  // by site: the keys generated in this run
 
   ApplyResult& result() { return *report.applied; }
@@ -50,5 +49,15 @@ void generate_keys_step(ApplyRun& run);
 void site_files_step(ApplyRun& run, std::size_t site);
 void config_writes_step(ApplyRun& run);
 void apache_step(ApplyRun& run);
+
+// Parts of the Apache phase (engine/apply_record.cc).
+// Every key/certificate pair Apache will load for a managed site matches
+// (apache2 -t does not load keys, and one bad pair stops every vhost);
+// the error names both files of each pair that does not.
+Status check_pairs(ApplyRun& run);
+// Remembers what Apache now runs with (engine/installed.h).
+void record_installed(ApplyRun& run);
+// After a verified promotion: its staged files go.
+void remove_promoted_staged(ApplyRun& run);
 
 }  // namespace ecert

@@ -6,6 +6,7 @@
 #include "engine/apply_run.h"
 #include "engine/keygen.h"
 #include "engine/passphrase.h"
+#include "engine/staging.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -84,8 +85,23 @@ Status write_new_key(ApplyRun& run, std::size_t i, Result<crypto::PrivateKey>& k
   return Status::ok();
 }
 
-// Renewal: the staged key becomes the live one; the live key is kept as
-// <key>.old-<stamp>. Both are journaled, so a rollback restores them.
+Status write_file(ApplyRun& run, std::size_t i, const Change& c, const WriteFile& p);
+
+// A copy of `path` as it is now, as <path>.old-<stamp> (never over a file).
+Status keep_old(ApplyRun& run, const fs::path& path, std::string_view bytes, mode_t mode) {
+  auto stamp = run.journal.stamp();
+  if (!stamp) return stamp.status();
+  return run.services.fs.create_exclusive(path.string() + ".old-" + *stamp, bytes, mode);
+}
+
+mode_t mode_of(const FileSystem& fs, const fs::path& path, mode_t otherwise) {
+  auto info = fs.stat(path);
+  return info ? info->mode : otherwise;
+}
+
+// Renewal: the staged key's bytes become the live key's; the live key is
+// kept as <key>.old-<stamp>. The staged key stays until the promotion is
+// verified. Journaled, so a rollback puts the previous key back.
 Status promote_key(ApplyRun& run, std::size_t i, const PromoteKey& p) {
   FileSystem& fs = run.services.fs;
   const fs::path live = run.manifest.sites[i].key.path;
@@ -95,10 +111,49 @@ Status promote_key(ApplyRun& run, std::size_t i, const PromoteKey& p) {
   auto fresh = fs.read_file(p.staged);
   if (!fresh) return fresh.status();
   SecretString new_key(std::move(*fresh));
-  if (Status s = fs.create_exclusive(live.string() + ".old-" + run.stamp, old_key.expose(), 0600); !s) return s;
-  if (Status s = fs.rename(p.staged, live); !s) return s;
+  if (Status s = keep_old(run, live, old_key.expose(), 0600); !s) return s;
   run.journal.record(live, std::move(old_key), 0600, {i});
-  run.journal.record(p.staged, std::move(new_key), 0600, {i});
+  return fs.write_atomic(live, new_key.expose());
+}
+
+// The staged CSR becomes the live one (journaled: it goes with the key).
+Status promote_csr(ApplyRun& run, std::size_t i, const PromoteCsr& p) {
+  FileSystem& fs = run.services.fs;
+  const fs::path live = run.manifest.sites[i].csr;
+  auto staged = fs.read_file(p.staged);
+  if (!staged) return staged.status();
+  auto old = fs.read_file(live);
+  if (!old && !old.status().is_not_found()) return old.status();
+  run.journal.record(live, old ? std::optional<SecretString>(SecretString(std::move(*old))) : std::nullopt,
+                     mode_of(fs, live, 0644), {i});
+  return fs.write_atomic(live, *staged);
+}
+
+// The renewed certificate becomes the live one; the previous one is kept as
+// <certificate>.old-<stamp> and is what a rollback puts back.
+Status promote_certificate(ApplyRun& run, std::size_t i, const Change& c, const PromoteCertificate& p) {
+  FileSystem& fs = run.services.fs;
+  const fs::path live = run.manifest.sites[i].certificate;
+  const mode_t mode = mode_of(fs, live, 0644);
+  if (!p.staged.empty()) {
+    auto renewed = fs.read_file(p.staged);
+    if (!renewed) return renewed.status();
+    auto previous = fs.read_file(live);
+    if (previous)
+      if (Status s = keep_old(run, live, *previous, mode); !s) return s;
+    return write_file(run, i, c, WriteFile{std::make_shared<const std::string>(std::move(*renewed)), {p.staged}});
+  }
+  // Placed over the live one by the operator: keep it at <certificate>.new
+  // until verified, and put the copy of the previous one back on rollback.
+  auto renewed = fs.read_file(live);
+  if (!renewed) return renewed.status();
+  const std::string staged = staged_path(live);
+  if (auto there = fs.read_file(staged); !there || *there != *renewed)
+    if (Status s = fs.write_atomic(staged, *renewed, WriteOptions{mode, true}); !s) return s;
+  auto previous = fs.read_file(p.previous);
+  if (!previous) return previous.status();
+  if (Status s = keep_old(run, live, *previous, mode); !s) return s;
+  run.journal.record(live, SecretString(std::move(*previous)), mode, {i});
   return Status::ok();
 }
 
@@ -120,28 +175,32 @@ Status write_csr(ApplyRun& run, std::size_t i, const NewCsr& p) {
   return fs.write_atomic(site.csr, *pem);
 }
 
-Status move_staged_csr(ApplyRun& run, std::size_t i, const MoveStagedCsr& p) {
-  FileSystem& fs = run.services.fs;
-  auto staged = fs.read_file(p.staged);
-  if (!staged) return staged.status();
-  if (Status s = fs.write_atomic(run.manifest.sites[i].csr, *staged); !s) return s;
-  return fs.remove(p.staged);
-}
-
 Status write_file(ApplyRun& run, std::size_t i, const Change& c, const WriteFile& p) {
+  if (p.keep_old)
+    if (auto current = run.services.fs.read_file(c.path); current && *current != *p.bytes)
+      if (Status s = keep_old(run, c.path, *current, mode_of(run.services.fs, c.path, 0644)); !s) return s;
   FileDiff diff;
   Status s = run.journal.replace(c.path, *p.bytes, 0644, {i}, run.options.diffs ? &diff : nullptr);
   if (s && run.options.diffs && !diff.path.empty()) run.report.diffs.push_back(std::move(diff));
   return s;
 }
 
+Status remove_staged(ApplyRun& run, const RemoveStaged& p) {
+  for (const auto& path : p.paths)
+    if (Status s = run.services.fs.remove(path); !s) return s;
+  return Status::ok();
+}
+
 // Executes one change of a site, by its payload.
 Status execute(ApplyRun& run, std::size_t i, const Change& c) {
   if (auto* p = c.get<PromoteKey>()) return promote_key(run, i, *p);
+  if (c.get<StageRenewal>()) return stage_renewal(run.services.fs, run.manifest.sites[i], std::nullopt).status();
   if (auto* p = c.get<NewCsr>()) return write_csr(run, i, *p);
-  if (auto* p = c.get<MoveStagedCsr>()) return move_staged_csr(run, i, *p);
+  if (auto* p = c.get<PromoteCsr>()) return promote_csr(run, i, *p);
+  if (auto* p = c.get<PromoteCertificate>()) return promote_certificate(run, i, c, *p);
+  if (auto* p = c.get<RemoveStaged>()) return remove_staged(run, *p);
   if (auto* p = c.get<WriteFile>()) return write_file(run, i, c, *p);
-  return Status::ok();  // a reload writes nothing; keys and config writes have steps of their own
+  return Status::ok();  // a reload writes nothing; new keys and config writes have steps of their own
 }
 
 }  // namespace
@@ -157,23 +216,44 @@ void remove_leftover_temp_files(ApplyRun& run) {
       for (const auto& d : vh->ssl) dirs.insert(fs::path(d.real_file).parent_path().string());
     }
   dirs.insert(run.options.state_dir.string());
+  dirs.insert((run.options.state_dir / "installed").string());
   for (const auto& dir : dirs) remove_temp_files_in(run, dir, 0);
   remove_temp_files_in(run, run.options.state_dir / "backups", 64);  // backups/<stamp>/<absolute path>
 }
+
+namespace {
+
+// A change that needs a key generated in this run: a first key, or the
+// key of a renewal staged now.
+bool needs_new_key(const Change& c) {
+  const auto* stage = c.get<StageRenewal>();
+  return c.acts() && (c.get<NewKey>() || (stage && stage->new_key));
+}
+
+// Writes a key generated for change `j` of site `i`, as its payload says.
+Status use_new_key(ApplyRun& run, std::size_t i, std::size_t j, Result<crypto::PrivateKey>& key) {
+  const Change& c = run.plan.sites[i].changes[j];
+  if (auto* p = c.get<NewKey>()) return write_new_key(run, i, key, *p);
+  if (!key) return Status::invalid("cannot generate the staged key: " + key.status().message());
+  return stage_renewal(run.services.fs, run.manifest.sites[i], std::move(*key)).status();
+}
+
+}  // namespace
 
 void generate_keys_step(ApplyRun& run) {
   std::vector<std::pair<std::size_t, std::size_t>> wanted;  // (site, change)
   std::vector<int> bits;
   for (std::size_t i = 0; i < run.plan.sites.size(); ++i)
-    if (auto j = run.acting<NewKey>(i)) {
-      wanted.emplace_back(i, *j);
-      bits.push_back(run.plan.sites[i].changes[*j].get<NewKey>()->bits);
-    }
+    for (std::size_t j = 0; j < run.plan.sites[i].changes.size(); ++j)
+      if (needs_new_key(run.plan.sites[i].changes[j])) {
+        wanted.emplace_back(i, j);
+        bits.push_back(run.manifest.sites[i].key.bits);
+      }
   if (wanted.empty()) return;
   auto keys = generate_keys(bits, run.options.progress);
   for (std::size_t k = 0; k < wanted.size(); ++k) {
     const auto [i, j] = wanted[k];
-    Status s = write_new_key(run, i, keys[k], *run.plan.sites[i].changes[j].get<NewKey>());
+    Status s = use_new_key(run, i, j, keys[k]);
     if (s) run.done(i, j);
     else run.fail(i, j, std::move(s));
   }
@@ -186,9 +266,9 @@ void site_files_step(ApplyRun& run, std::size_t i) {
     if (c.action == Action::kError && !planned_error) planned_error = &c;
   for (std::size_t j = 0; j < changes.size(); ++j) {
     const Change& c = changes[j];
-    if (!c.acts() || c.get<NewKey>()) continue;
-    if (planned_error && c.apache_reads) {
-      // Nothing Apache reads changes for a site in error; its CSR still does.
+    if (!c.acts() || needs_new_key(c)) continue;
+    if (planned_error && (c.apache_reads || c.undone_on_rollback)) {
+      // Nothing Apache reads (or a promotion) changes for a site in error; its CSR still does.
       ChangeResult& r = run.result(i, j);
       r.outcome = Outcome::kNotAttempted;
       r.after = planned_error->kind;

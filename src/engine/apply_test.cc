@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 
 #include "crypto/csr.h"
@@ -210,8 +211,9 @@ TEST_CASE("apply: a failed verify restores every byte, restarts on them, and wai
   CHECK(w.files() == before);
   REQUIRE(r.applied->verified.size() == 2);
   CHECK_FALSE(r.applied->verified[0].ok);
-  CHECK(w.tls.probes == 80);                                   // 40 tries per site
+  CHECK(w.tls.probes == 81);                                   // 40 tries per site, then: is Apache up?
   CHECK(w.clock.slept == std::chrono::milliseconds(80 * 250));  // slept on the test clock, not for real
+  CHECK_FALSE(r.apache().down);
   CHECK(r.apache().error.find("verify failed") == 0);
 
   w.tls.matches = true;
@@ -307,6 +309,164 @@ TEST_CASE("apply: a lock held elsewhere refuses the run and writes nothing") {
   CHECK(r.errors[0].find("another ecertctl run holds the lock /var/lib/ecertctl/lock") == 0);
   CHECK(w.files() == before);
   CHECK(w.runner.calls.empty());
+}
+
+namespace {
+
+constexpr std::time_t kDay = 86400;
+
+// A fleet of two converged sites, site a's certificate `used` days into its
+// 199: what a renewal starts from.
+struct Renewal : World {
+  explicit Renewal(double used, bool verify = true) : World(verify) {
+    const std::time_t from = clock.now_ - static_cast<std::time_t>(used * kDay);
+    disk.add_file("/srv/a.cer", pki.issue_leaf(tp::cached_key(1), "www.a.example", false, {}, from, from + 199 * kDay)->pem());
+    REQUIRE_FALSE(apply().failed());
+    live_key = read("/srv/a.key");
+    live_cert = read("/srv/a.cer");
+    live_chain = read("/srv/a-chain.crt");
+  }
+  // What the CA issues for the staged CSR (the staged key is a fresh one).
+  std::string renewed_cert() {
+    auto key = crypto::PrivateKey::from_pem(read("/srv/a.key.new"), &passphrase);
+    REQUIRE(key);
+    return pki.issue_leaf(*key, "www.a.example")->pem();
+  }
+  bool has_old(const std::string& prefix, const std::string& bytes) const {
+    for (const auto& [path, e] : disk.files())
+      if (path.rfind(prefix + ".old-", 0) == 0 && e.data == bytes) return true;
+    return false;
+  }
+  SecretString passphrase{std::string("apply test pass")};
+  std::string live_key, live_cert, live_chain;
+};
+
+}  // namespace
+
+TEST_CASE("renewal due: apply stages a key (0600, new file) and its CSR, touches nothing live, restarts nothing") {
+  Renewal w(150, false);  // 49 of 199 days left: inside 33%
+  REQUIRE(w.exists("/srv/a.key.new"));
+  CHECK(w.disk.files().at("/srv/a.key.new").mode == 0600);
+  CHECK(std::find(w.disk.log().begin(), w.disk.log().end(), "create /srv/a.key.new") != w.disk.log().end());
+  REQUIRE(w.exists("/srv/a.csr.new"));
+  auto csr = crypto::parse_csr(w.read("/srv/a.csr.new"));
+  REQUIRE(csr);
+  auto staged = crypto::PrivateKey::from_pem(w.read("/srv/a.key.new"), &w.passphrase);
+  REQUIRE(staged);
+  CHECK(csr->public_key_der == staged->public_key_der());
+  CHECK(w.read("/srv/a.key") == w.live_key);
+  CHECK_FALSE(w.exists("/srv/b.key.new"));  // b is not due
+  // The staging run was the converging run; the next one is pending, not a change, and restarts nothing.
+  Report next = w.apply();
+  CHECK_FALSE(next.changed());
+  CHECK_FALSE(next.failed());
+  CHECK(w.runner.calls.empty());
+  CHECK(site_state(next, 0) == SitePlan::State::kPending);
+  CHECK(next.plan.sites[0].renewal.csr_to_submit == "/srv/a.csr.new");
+}
+
+TEST_CASE("renewal: the certificate arrives at <certificate>.new or over the live one; one restart installs it") {
+  for (bool at_staged_path : {true, false}) {
+    CAPTURE(at_staged_path);
+    Renewal w(150);
+    const std::string staged_key = w.read("/srv/a.key.new");
+    const std::string staged_csr = w.read("/srv/a.csr.new");
+    const std::string renewed = w.renewed_cert();
+    w.disk.add_file(at_staged_path ? "/srv/a.cer.new" : "/srv/a.cer", renewed);
+    Report r = w.apply();
+    CHECK_FALSE(r.failed());
+    CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+    CHECK(w.read("/srv/a.key") == staged_key);
+    CHECK(w.read("/srv/a.csr") == staged_csr);
+    CHECK(w.read("/srv/a.cer") == renewed);
+    CHECK(w.has_old("/srv/a.key", w.live_key));
+    CHECK(w.has_old("/srv/a.cer", w.live_cert));
+    for (const char* staged : {"/srv/a.key.new", "/srv/a.csr.new", "/srv/a.cer.new"})
+      CHECK_MESSAGE(!w.exists(staged), staged);  // removed once the promotion was verified
+    Report again = w.apply();
+    CHECK_FALSE(again.changed());
+    CHECK(w.runner.calls.empty());
+  }
+}
+
+TEST_CASE("renewal: a failed configtest, restart or verify puts the previous pair back and keeps the renewal") {
+  for (int failure : {0, 1, 2}) {
+    for (bool at_staged_path : {true, false}) {
+      CAPTURE(failure);
+      CAPTURE(at_staged_path);
+      Renewal w(150);
+      const std::string staged_key = w.read("/srv/a.key.new");
+      const std::string renewed = w.renewed_cert();
+      w.disk.add_file(at_staged_path ? "/srv/a.cer.new" : "/srv/a.cer", renewed);
+      if (failure == 0) w.runner.failures["apache2ctl configtest"] = 1;
+      if (failure == 1) w.runner.failures["apache2ctl graceful"] = 1;
+      if (failure == 2) w.tls.matches = false;
+      Report r = w.apply();
+      CHECK(r.failed());
+      CHECK_FALSE(r.apache().down);
+      CHECK(w.read("/srv/a.key") == w.live_key);  // a pair Apache accepted before
+      CHECK(w.read("/srv/a.cer") == w.live_cert);
+      CHECK(w.read("/srv/a-chain.crt") == w.live_chain);
+      CHECK(w.read("/srv/a.key.new") == staged_key);  // the renewal stays for the next run
+      CHECK(w.read("/srv/a.cer.new") == renewed);      // also when it was placed over the live one
+      CHECK(w.exists("/srv/a.csr.new"));
+      w.tls.matches = true;  // the cause fixed: the next run installs it
+      Report fixed = w.apply();
+      CHECK_FALSE(fixed.failed());
+      CHECK(w.read("/srv/a.key") == staged_key);
+      CHECK(w.read("/srv/a.cer") == renewed);
+      CHECK_FALSE(w.exists("/srv/a.cer.new"));
+    }
+  }
+}
+
+TEST_CASE("apply: a key and certificate that do not match are never restarted on") {
+  Renewal w(10, false);
+  // Site b's certificate replaced by one for another key; a's chain must be rewritten (a restart is due).
+  w.disk.add_file("/srv/b.cer", w.pki.issue_leaf(tp::cached_key(3), "www.b.example")->pem());
+  w.disk.remove("/srv/a-chain.crt");
+  const auto before = w.files();
+  Report r = w.apply();
+  CHECK(r.failed());
+  CHECK(w.runner.calls == kConfigtest);  // configtest passes; the restart is refused
+  CHECK(r.apache().error.find("refusing to restart Apache: www.b.example: the key /srv/b.key and the certificate "
+                              "/srv/b.cer do not match") == 0);
+  CHECK(w.files() == before);
+  CHECK(result_of(r, 0, ResourceKind::kChain).rolled_back_by == ApacheStep::kPairCheck);
+}
+
+TEST_CASE("apply: when Apache cannot be restarted on the restored files, the report says it is down") {
+  World w(true);
+  w.runner.failures["apache2ctl graceful"] = 2;
+  Report r = w.apply();
+  CHECK(r.apache().down);
+  CHECK(r.failed());
+  CHECK(r.apache().error.find("restarting Apache on them failed too") != std::string::npos);
+}
+
+}  // namespace ecert
+
+namespace ecert {
+
+TEST_CASE("apply: two runs in the same second keep both backups") {
+  World w;
+  const std::string original = w.read("/etc/apache2/sites-enabled/a.conf");
+  REQUIRE_FALSE(w.apply().failed());
+  const std::string patched = w.read("/etc/apache2/sites-enabled/a.conf");
+  w.disk.add_file("/etc/apache2/sites-enabled/a.conf", original);  // someone undoes the edit, same second
+  REQUIRE_FALSE(w.apply().failed());
+  std::vector<std::pair<std::string, std::string>> backups;  // path, bytes
+  for (const auto& [path, e] : w.disk.files())
+    if (path.rfind("/var/lib/ecertctl/backups/", 0) == 0 && path.find("/sites-enabled/a.conf") != std::string::npos)
+      backups.emplace_back(path, e.data);
+  REQUIRE(backups.size() == 2);
+  CHECK(backups[0].first != backups[1].first);
+  const int suffixed = (backups[0].first.find("Z-2/etc/apache2/sites-enabled/a.conf") != std::string::npos) +
+                       (backups[1].first.find("Z-2/etc/apache2/sites-enabled/a.conf") != std::string::npos);
+  CHECK(suffixed == 1);  // the second run's stamp took a suffix
+  CHECK(backups[0].second == original);  // the first run's backup was not overwritten
+  CHECK(backups[1].second == original);
+  CHECK(patched != original);
 }
 
 }  // namespace ecert

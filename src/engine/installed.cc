@@ -70,6 +70,14 @@ class Reader : public nlohmann::json_sax<json> {
 
 fs::path installed_state_path(const fs::path& state_dir) { return state_dir / "installed.json"; }
 
+fs::path installed_certificate_copy(const fs::path& state_dir, const std::string& site) {
+  return state_dir / "installed" / (site + ".crt");
+}
+
+fs::path installed_chain_copy(const fs::path& state_dir, const std::string& digest) {
+  return state_dir / "installed" / ("chain-" + digest + ".crt");
+}
+
 InstalledState parse_installed(std::string_view text) {
   InstalledState out;
   Reader reader(out);

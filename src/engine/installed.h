@@ -20,6 +20,14 @@ using InstalledState = std::map<std::string, InstalledRecord>;  // by site name
 
 fs::path installed_state_path(const fs::path& state_dir);
 
+// Besides the digests, a copy of the certificate and chain files Apache was
+// last restarted with is kept, so that a failed renewal can put the previous
+// pair back even when the operator placed the renewed certificate over the
+// live one: <state>/installed/<site>.crt per site, and each chain once, by
+// its digest: <state>/installed/chain-<sha256>.crt (a fleet shares a few).
+fs::path installed_certificate_copy(const fs::path& state_dir, const std::string& site);
+fs::path installed_chain_copy(const fs::path& state_dir, const std::string& digest);
+
 // The record under `state_dir`; empty when there is none yet or it does not
 // parse (the next successful run rewrites it).
 InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir);

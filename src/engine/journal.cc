@@ -2,8 +2,18 @@
 
 namespace ecert {
 
+Result<std::string> Journal::stamp() {
+  if (!stamp_.empty()) return stamp_;
+  std::string candidate = base_stamp_;
+  for (int n = 2; fs_.stat(backups_ / candidate).is_ok(); ++n) candidate = base_stamp_ + "-" + std::to_string(n);
+  if (Status s = fs_.create_directories(backups_ / candidate, 0700); !s) return s;
+  return stamp_ = candidate;
+}
+
 Status Journal::backup(const fs::path& real, std::string_view content) {
-  const fs::path dest = backup_dir_ / real.relative_path();
+  auto run_stamp = stamp();
+  if (!run_stamp) return run_stamp.status();
+  const fs::path dest = backups_ / *run_stamp / real.relative_path();
   if (Status s = fs_.create_directories(dest.parent_path(), 0700); !s) return s;
   WriteOptions wo;
   wo.new_file_mode = 0600;
@@ -39,7 +49,8 @@ Status Journal::replace(const fs::path& path, std::string_view data, mode_t new_
 
 void Journal::record(const fs::path& path, std::optional<SecretString> old, mode_t mode,
                      std::set<std::size_t> sites) {
-  entries_.push_back(Entry{path, std::move(old), mode, std::move(sites)});
+  auto real = fs_.write_target(path);
+  entries_.push_back(Entry{real ? *real : path, std::move(old), mode, std::move(sites)});
 }
 
 Status Journal::restore(const Entry& e) {
@@ -69,6 +80,14 @@ std::vector<std::string> Journal::undo_sites(const std::function<bool(std::size_
   }
   entries_.assign(std::make_move_iterator(kept.rbegin()), std::make_move_iterator(kept.rend()));
   return errors;
+}
+
+bool Journal::wrote(const fs::path& path) const {
+  auto real = fs_.write_target(path);
+  const fs::path target = (real ? *real : path).lexically_normal();
+  for (const auto& e : entries_)
+    if (e.path.lexically_normal() == target) return true;
+  return false;
 }
 
 std::vector<std::string> Journal::rollback() {

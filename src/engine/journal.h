@@ -18,8 +18,15 @@ namespace ecert {
 
 class Journal {
  public:
-  // `backup_dir`: where copies of replaced files go (created on first use, 0700).
-  Journal(FileSystem& fs, fs::path backup_dir) : fs_(fs), backup_dir_(std::move(backup_dir)) {}
+  // Copies of replaced files go to `backups`/<stamp>/, where <stamp> is
+  // `base_stamp` (the run's UTC time), made unique by a suffix when another
+  // run took it; claimed (created, 0700) on first use.
+  Journal(FileSystem& fs, fs::path backups, std::string base_stamp)
+      : fs_(fs), backups_(std::move(backups)), base_stamp_(std::move(base_stamp)) {}
+
+  // The run's unique stamp (for backups and <path>.old-<stamp> copies),
+  // claimed on the first call. Fails when its directory cannot be created.
+  Result<std::string> stamp();
 
   // Replaces (or creates, with `new_mode`) the file `path` leads to with
   // `data`, for `sites`. A file that already holds `data` is not rewritten,
@@ -42,6 +49,8 @@ class Journal {
   std::vector<std::string> rollback();
 
   bool empty() const { return entries_.empty(); }
+  // Whether the file `path` leads to was written (and not undone) in this run.
+  bool wrote(const fs::path& path) const;
 
  private:
   struct Entry {
@@ -54,7 +63,9 @@ class Journal {
   Status restore(const Entry& e);
 
   FileSystem& fs_;
-  fs::path backup_dir_;
+  fs::path backups_;
+  std::string base_stamp_;
+  std::string stamp_;  // "" until claimed
   std::vector<Entry> entries_;
 };
 

@@ -62,7 +62,10 @@ void observe_key(InputReader& in, const fs::path& path, const SecretString* pass
   auto pem = in.read(path, key.file);
   if (!pem) return;
   SecretString secret(std::move(*pem));
-  if (auto info = in.fs().stat(path)) key.mode = info->mode;
+  if (auto info = in.fs().stat(path)) {
+    key.mode = info->mode;
+    key.modified = static_cast<std::time_t>(info->mtime_ns / 1000000000);
+  }
   key.encrypted = crypto::pem_is_encrypted(secret.expose());
   // An encrypted key's facts are only as good as the passphrase check: with
   // no witness this run, it is decrypted and nothing is remembered.
@@ -326,20 +329,21 @@ void explain_issuer(LeafBytes& leaf, CaCache& cas, const Manifest& manifest, con
 // Which of the site's sub CA candidates signed the certificate: that one
 // goes into the chain (a CA rollover lists the old and the reissued file).
 void prove_issuer(LeafBytes& leaf, CaCache& cas, const Manifest& manifest, const Site& site, FactsIo& io,
-                  SiteFacts& f) {
+                  CertFacts& cert, CaFacts& ca) {
   for (const auto& candidate : site.ca.sub)
-    if (proven_issuer(leaf, cas.cert(candidate, "ca.sub"), f.cert.file.digest, io)) {
-      f.cert.signed_by_sub = true;
-      choose_sub(cas, site, candidate, f.ca);
+    if (proven_issuer(leaf, cas.cert(candidate, "ca.sub"), cert.file.digest, io)) {
+      cert.signed_by_sub = true;
+      choose_sub(cas, site, candidate, ca);
       return;
     }
-  explain_issuer(leaf, cas, manifest, site, f.cert);
+  explain_issuer(leaf, cas, manifest, site, cert);
 }
 
 // leaf <- sub <- cross -> trust, from the cache while its proof still holds.
-void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t now, FactsIo& io, SiteFacts& f) {
-  const std::string proof = f.cert.file.digest + ' ' + f.ca.sub_file.digest + ' ' + f.ca.cross_file.digest + ' ' +
-                            f.ca.trust_file.digest;
+void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t now, FactsIo& io,
+                 const CertFacts& cert, CaFacts& ca) {
+  const std::string proof =
+      cert.file.digest + ' ' + ca.sub_file.digest + ' ' + ca.cross_file.digest + ' ' + ca.trust_file.digest;
   if (io.cache) {
     auto it = io.cache->chains.find(proof);
     if (it != io.cache->chains.end() && it->second.valid_from <= now && now <= it->second.valid_until) {
@@ -348,26 +352,38 @@ void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t no
     }
   }
   if (!leaf.cert()) {
-    f.ca.chain_verification = Status::invalid("the certificate no longer parses");
+    ca.chain_verification = Status::invalid("the certificate no longer parses");
     return;
   }
   crypto::ValidityWindow valid;
-  f.ca.chain_verification = crypto::verify_chain(*leaf.cert(), *cas.cert(f.ca.sub_path, "ca.sub").cert,
-                                                 *cas.cert(site.ca.cross, "ca.cross").cert,
-                                                 cas.trust(site.ca.trust).get_store(), now, &valid);
-  if (f.ca.chain_verification.is_ok())
+  ca.chain_verification = crypto::verify_chain(*leaf.cert(), *cas.cert(ca.sub_path, "ca.sub").cert,
+                                               *cas.cert(site.ca.cross, "ca.cross").cert,
+                                               cas.trust(site.ca.trust).get_store(), now, &valid);
+  if (ca.chain_verification.is_ok())
     io.use.learned.chains.insert_or_assign(proof, CachedChain{valid.from, valid.until});
 }
 
+// The certificate at `path` (the live one, or the renewal at <certificate>.new)
+// and the CA files its chain is made of.
 void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
-                         std::time_t now, FactsIo& io, SiteFacts& f) {
-  observe_ca(cas, site, f.ca);
-  auto data = in.read(site.certificate, f.cert.file);
+                         const fs::path& path, std::time_t now, FactsIo& io, CertFacts& cert, CaFacts& ca) {
+  observe_ca(cas, site, ca);
+  auto data = in.read(path, cert.file);
   if (!data) return;
   LeafBytes leaf(std::move(*data));
-  if (!read_certificate(leaf, io, f.cert)) return;
-  prove_issuer(leaf, cas, manifest, site, io, f);
-  if (f.ca.error.is_ok() && f.cert.signed_by_sub) prove_chain(leaf, cas, site, now, io, f);
+  if (!read_certificate(leaf, io, cert)) return;
+  prove_issuer(leaf, cas, manifest, site, io, cert, ca);
+  if (ca.error.is_ok() && cert.signed_by_sub) prove_chain(leaf, cas, site, now, io, cert, ca);
+}
+
+// The copy of the certificate Apache was last restarted with, kept in the
+// state directory: read only when a renewed certificate was placed over the
+// live one, since it is then the only copy of the previous certificate.
+void observe_previous_certificate(InputReader& in, const fs::path& state_dir, const Site& site, SiteFacts& f) {
+  const bool renewed_in_place = f.staged_key.opened && f.cert.parsed &&
+                                f.cert.info.public_key_id == f.staged_key.public_key_id;
+  if (state_dir.empty() || !renewed_in_place) return;
+  in.read(installed_certificate_copy(state_dir, site.name), f.previous_cert);
 }
 
 std::string passphrase_source_id(const PassphraseSource& source) {
@@ -416,7 +432,7 @@ std::map<std::string, std::string> find_witnesses(const Manifest& manifest, cons
 // `cas` is only looked up (observe() loaded every CA file beforehand).
 void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs, InputReader& in, CaCache& cas,
                   const apache::VhostIndex* vhosts, const std::map<std::string, std::string>& witnesses,
-                  const Observed& obs, FactsIo& io, SiteFacts& f) {
+                  const Observed& obs, const fs::path& state_dir, FactsIo& io, SiteFacts& f) {
   const Site& site = manifest.sites[i];
   std::optional<SecretString> passphrase;
   std::string witness;
@@ -434,8 +450,10 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
   }
   observe_csr(in, site.csr, io, f.csr);
   observe_csr(in, staged_path(site.csr), io, f.staged_csr);
-  observe_ca_and_cert(in, cas, manifest, site, obs.now, io, f);
+  observe_ca_and_cert(in, cas, manifest, site, site.certificate, obs.now, io, f.cert, f.ca);
+  observe_ca_and_cert(in, cas, manifest, site, staged_path(site.certificate), obs.now, io, f.staged_cert, f.staged_ca);
   in.read(site.chain, f.chain);
+  observe_previous_certificate(in, state_dir, site, f);
 
   if (!vhosts) {
     f.vhost.error = obs.apache_error;
@@ -463,6 +481,7 @@ void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options) {
   Observed obs;
   obs.now = options.now ? options.now : std::time(nullptr);
+  obs.state_dir = options.state_dir;
   obs.sites.resize(manifest.sites.size());
   InputReader in(fs, obs.inputs);
   CaCache cas(in);
@@ -493,7 +512,8 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
     InputReader reader(fs, inputs[w]);
     facts[w].cache = options.cache;
     for (std::size_t i; (i = next.fetch_add(1)) < n;)
-      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, witnesses, obs, facts[w], obs.sites[i]);
+      observe_site(manifest, i, fs, reader, cas, vhosts ? &*vhosts : nullptr, witnesses, obs, options.state_dir,
+                   facts[w], obs.sites[i]);
   };
   std::vector<std::thread> pool;
   for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);

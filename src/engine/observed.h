@@ -32,6 +32,7 @@ struct KeyFacts {
   bool encrypted = false;
   std::string public_key_id;  // sha256 of the SubjectPublicKeyInfo DER
   mode_t mode = 0;
+  std::time_t modified = 0;  // for a staged key: when the renewal was staged
 };
 
 struct CsrFacts {
@@ -86,9 +87,16 @@ struct SiteFacts {
   KeyFacts staged_key;  // renewal: <key>.new
   CsrFacts staged_csr;  // renewal: <csr>.new
   CertFacts cert;
-  CaFacts ca;
+  CaFacts ca;  // the CA files, and the sub CA that signed `cert`
+  // renewal: the certificate the CA issued for the staged key, placed at
+  // <certificate>.new, and the sub CA that signed it
+  CertFacts staged_cert;
+  CaFacts staged_ca;
   FileFacts chain;
   VhostFacts vhost;
+  // The copy of the certificate Apache was last restarted with (in the state
+  // directory); read only when a renewed certificate replaced the live one.
+  FileFacts previous_cert;
   // What Apache was last restarted with (engine/installed.h); unset when
   // there is no record for the site (or observe was not asked to read it).
   std::optional<InstalledRecord> installed;
@@ -96,6 +104,7 @@ struct SiteFacts {
 
 struct Observed {
   std::time_t now = 0;
+  fs::path state_dir;  // the state directory observe read (empty: none)
   Status apache_error;  // apache.config could not be read or parsed
   // The parsed configuration the sites' vhosts point into (null on error).
   std::shared_ptr<const apache::Config> apache_config;

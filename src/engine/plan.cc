@@ -86,7 +86,7 @@ SitePlan plan_site(const SiteInput& in, std::optional<VhostEdits>& edits) {
   if (key.stop) return sp;
   plan_csr(in, key, sp);
   if (!plan_certificate(in, key, sp)) return sp;
-  if (!plan_chain(in, sp)) return sp;
+  if (!plan_chain(in, key, sp)) return sp;
   plan_vhost(in, sp, edits);
   return sp;
 }
@@ -178,13 +178,14 @@ void plan_config_writes(const Observed& obs, const std::vector<std::optional<Vho
 void find_chain_conflicts(const Manifest& manifest, const Observed& obs, std::vector<SiteInput>& inputs) {
   std::map<std::string, std::size_t> first;  // chain path -> first site that needs it
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const CaFacts& ca = obs.sites[i].ca;
-    if (!obs.sites[i].cert.signed_by_sub || !ca.chain_pem) continue;
+    const CaFacts& ca = served_ca(obs.sites[i]);
+    if (!served_cert(obs.sites[i]).signed_by_sub || !ca.chain_pem) continue;
     auto [it, fresh] = first.emplace(manifest.sites[i].chain.string(), i);
-    if (fresh || obs.sites[it->second].ca.chain_digest == ca.chain_digest) continue;
+    if (fresh || served_ca(obs.sites[it->second]).chain_digest == ca.chain_digest) continue;
     inputs[i].chain_conflict = manifest.sites[i].chain.string() + " is shared with " +
                                manifest.sites[it->second].name + ", whose certificate chains to the sub CA in " +
-                               obs.sites[it->second].ca.sub_path + ", while this one's chains to " + ca.sub_path +
+                               served_ca(obs.sites[it->second]).sub_path + ", while this one's chains to " +
+                               ca.sub_path +
                                "; give this site a chain file of its own";
   }
 }
@@ -232,7 +233,7 @@ Plan make_plan(const Manifest& manifest, const Observed& observed, const std::st
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     const Site& site = manifest.sites[i];
     inputs.push_back(SiteInput{site, observed.sites[i], observed, site_command("rotate", manifest_arg, site),
-                               site_command("csr", manifest_arg, site)});
+                               site_command("csr", manifest_arg, site), observed.state_dir});
   }
   find_chain_conflicts(manifest, observed, inputs);
   std::vector<std::optional<VhostEdits>> edits(inputs.size());

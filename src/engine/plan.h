@@ -43,8 +43,19 @@ struct NewKey {
   Cipher cipher = Cipher::kAes256Cbc;
 };
 
-// The staged key of a renewal becomes the live one; the live key is kept
-// beside it as <key>.old-<UTC time> (0600).
+// Renewal, first half (what `rotate` does): a new key at <key>.new
+// (created exclusively, 0600; unless `new_key` is false and one is there)
+// and its CSR at <csr>.new. The live key is never touched.
+struct StageRenewal {
+  bool new_key = true;
+  int bits = 2048;
+  Cipher cipher = Cipher::kAes256Cbc;
+  crypto::NameEntries subject;
+};
+
+// Renewal, second half: the staged key's bytes become the live key's; the
+// live key is kept beside it as <key>.old-<UTC time> (0600). The staged
+// files stay until Apache was restarted on the new pair and verified.
 struct PromoteKey {
   std::string staged;
 };
@@ -62,9 +73,25 @@ struct NewCsr {
   KeyRole key = KeyRole::kLive;
 };
 
-// The staged CSR (the one that went to the CA) becomes the live one.
-struct MoveStagedCsr {
+// Promotion: the staged CSR (the one that went to the CA) becomes the live one.
+struct PromoteCsr {
   std::string staged;
+};
+
+// Promotion: the renewed certificate becomes the live one, the previous one
+// kept as <certificate>.old-<UTC time>. `staged` is <certificate>.new, or ""
+// when the operator placed the renewed certificate over the live one: then
+// `previous` is the copy in the state directory of the certificate Apache
+// was last restarted with (what a rollback puts back), and the renewed one
+// is kept at <certificate>.new until the promotion is verified.
+struct PromoteCertificate {
+  std::string staged;
+  std::string previous;
+};
+
+// A promotion that completed: its staged files go.
+struct RemoveStaged {
+  std::vector<std::string> paths;
 };
 
 // The whole new content of a file Apache reads (a DER certificate as PEM;
@@ -72,6 +99,7 @@ struct MoveStagedCsr {
 struct WriteFile {
   std::shared_ptr<const std::string> bytes;  // shared: a fleet's sites share one chain
   std::vector<std::string> sources;           // e.g. the sub CA and cross certificate files
+  bool keep_old = false;  // a promotion: the replaced file is kept as <path>.old-<UTC time>
 };
 
 // The vhost's SSL directives, set by rewriting these Plan::config_writes.
@@ -83,7 +111,8 @@ struct EditConfig {
 // so Apache must be restarted to serve it.
 struct Reload {};
 
-using Payload = std::variant<std::monostate, NewKey, PromoteKey, NewCsr, MoveStagedCsr, WriteFile, EditConfig, Reload>;
+using Payload = std::variant<std::monostate, NewKey, StageRenewal, PromoteKey, NewCsr, PromoteCsr, PromoteCertificate,
+                             RemoveStaged, WriteFile, EditConfig, Reload>;
 
 struct Change {
   ResourceKind kind = ResourceKind::kKey;
@@ -91,6 +120,9 @@ struct Change {
   std::string path;    // the file this resource is (vhost: file:line)
   std::string reason;  // for display only
   bool apache_reads = false;  // what this change writes is read by Apache
+  // Put back when Apache fails (configtest, restart, verify): whatever
+  // Apache reads, and the rest of a renewal's promotion.
+  bool undone_on_rollback = false;
   std::optional<Blocker> blocked_by;
   Payload payload;
 
@@ -100,12 +132,25 @@ struct Change {
   const T* get() const { return std::get_if<T>(&payload); }
 };
 
+// Where a site stands in its renewal cycle, for status, the metrics and
+// notifications (the plan's changes say what apply does about it).
+struct RenewalState {
+  std::optional<std::time_t> due_since;     // renewal.before reached for the live certificate
+  std::optional<std::time_t> staged_since;  // a renewal is staged (when <key>.new was written)
+  bool warn = false;           // inside renewal.warn (or 30 days) with the renewal not installed
+  bool promoting = false;      // the renewed certificate arrived: this run installs it
+  std::string csr_to_submit;   // the staged CSR the CA has not yet answered, if any
+  std::time_t not_after = 0;   // of the live certificate (0: none)
+  std::string certificate;     // sha256 of the live certificate file (what notifications are about)
+};
+
 struct SitePlan {
   std::string name;          // A-label
   std::string unicode_name;  // as the manifest writes it (differs for IDN names)
   std::string feature;
   std::vector<Change> changes;  // key, csr, certificate, chain, vhost
   std::vector<std::string> warnings;
+  RenewalState renewal;
 
   enum class State { kConverged, kChanges, kPending, kError };
   State state() const;

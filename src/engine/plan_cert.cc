@@ -1,5 +1,6 @@
 // The certificate and chain planners, and what the planners share.
 #include "engine/plan_site.h"
+#include "engine/installed.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -87,8 +88,7 @@ std::vector<std::string> certificate_problems(const Site& site, const CertFacts&
 }
 
 // Why the certificate cannot serve the site, or "" when it can.
-std::string certificate_error(const SiteInput& in, const KeyDecision& key) {
-  const CertFacts& cert = in.facts.cert;
+std::string certificate_error(const SiteInput& in, const KeyDecision& key, const CertFacts& cert, const CaFacts& ca) {
   if (!cert.parsed)
     return cert.parse_error.message() + "; place the PEM or DER certificate the CA issued here";
   if (cert.info.public_key_id != key.key_id) {
@@ -97,9 +97,54 @@ std::string certificate_error(const SiteInput& in, const KeyDecision& key) {
     if (key.staged) which += " nor the staged key";
     return "certificate does not match " + which + "; place the certificate issued for this key's CSR";
   }
-  auto problems = certificate_problems(in.site, cert, in.facts.ca, in.observed.now);
+  auto problems = certificate_problems(in.site, cert, ca, in.observed.now);
   if (!problems.empty()) return join(problems, "; ") + "; Apache keeps serving what it serves now";
   return "";
+}
+
+std::string summary_of(const SiteInput& in, const CertFacts& cert) {
+  const CachedCert& c = cert.info;
+  const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
+  return "issued by " + squote(c.issuer_cn) + ", serial " + c.serial + ", valid until " + format_date(c.not_after) +
+         " (" + std::to_string(days_left) + " days left)";
+}
+
+// Inside renewal.warn (or 30 days of the end), a renewal that is not
+// installed is a warning that says what to do next.
+void warn_renewal(const SiteInput& in, SitePlan& sp) {
+  const CachedCert& c = in.facts.cert.info;
+  const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
+  const bool in_window = c.not_before <= c.not_after &&
+                         window_reached(in.site.renewal.warn, c.not_before, c.not_after, in.observed.now).has_value();
+  if (!in_window && days_left >= kExpiryWarningDays) return;
+  sp.renewal.warn = true;
+  const std::string next = !sp.renewal.csr_to_submit.empty()
+                               ? "submit the CSR " + sp.renewal.csr_to_submit + " (" + in.csr_cmd +
+                                     ") and place the certificate at " + staged_path(in.site.certificate)
+                           : sp.renewal.staged_since ? "place the renewed certificate at " +
+                                                           staged_path(in.site.certificate)
+                                                     : "stage the renewal with " + in.rotate_cmd;
+  sp.warnings.push_back("certificate expires in " + std::to_string(days_left) + " days (" + format_date(c.not_after) +
+                        ") and its renewal is not installed: " + next);
+}
+
+// The renewed certificate passed every check: it is installed with the
+// staged key (and the chain of the sub CA that signed it).
+bool has_previous_copy(const SiteFacts& f) {
+  return f.installed && f.previous_cert.exists && f.previous_cert.digest == f.installed->certificate;
+}
+
+void plan_promotion(const SiteInput& in, SitePlan& sp, const CertFacts& renewed) {
+  const Site& site = in.site;
+  PromoteCertificate p;
+  if (&renewed == &in.facts.staged_cert) p.staged = staged_path(site.certificate);
+  else p.previous = installed_certificate_copy(in.state_dir, site.name).string();
+  Change c = make_change(ResourceKind::kCertificate, Action::kUpdate, site.certificate,
+                         "install the renewed certificate" + (p.staged.empty() ? "" : " from " + p.staged) + ": " +
+                             summary_of(in, renewed) + "; the previous one is kept as " +
+                             site.certificate.string() + ".old-<UTC time>",
+                         p, true);
+  sp.changes.push_back(std::move(c));
 }
 
 // The certificate is not there yet: it and everything after it wait.
@@ -114,11 +159,13 @@ void plan_waiting(const SiteInput& in, SitePlan& sp) {
   sp.changes.push_back(std::move(chain));
   const VhostFacts& vh = in.facts.vhost;
   const fs::path vhost_path = vh.vhost ? fs::path(vh.vhost->file) : path_of(site, ResourceKind::kVhost);
+  std::string reason = "waiting for the certificate";
   if (!vh.error.is_ok()) {
-    sp.changes.push_back(make_change(ResourceKind::kVhost, Action::kError, vhost_path, vh.error.message()));
-    return;
+    // Weeks may pass before the CA answers: not an error yet, but what to fix before then.
+    sp.warnings.push_back("fix before the certificate arrives (it is an error then): " + vh.error.message());
+    reason += "; no vhost is ready for it yet (see the warning)";
   }
-  Change vhost = make_change(ResourceKind::kVhost, Action::kPending, vhost_path, "waiting for the certificate");
+  Change vhost = make_change(ResourceKind::kVhost, Action::kPending, vhost_path, reason);
   vhost.blocked_by = waits;
   sp.changes.push_back(std::move(vhost));
 }
@@ -171,31 +218,42 @@ void block_after(const SiteInput& in, SitePlan& sp, ResourceKind from, const cha
   }
 }
 
+std::string renewed_certificate_error(const SiteInput& in) {
+  KeyDecision staged;
+  staged.staged = true;
+  staged.key_id = in.facts.staged_key.public_key_id;
+  const std::string error = certificate_error(in, staged, served_cert(in.facts), served_ca(in.facts));
+  if (!error.empty() || renewed_at_staged_path(in.facts) || has_previous_copy(in.facts)) return error;
+  return "the renewed certificate was placed over the live one, and ecertctl has no copy of the certificate "
+         "Apache runs with to fall back on if the renewal fails; move the renewed certificate to " +
+         staged_path(in.site.certificate) + " and put the previous one back, then run again";
+}
+
 bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
   const Site& site = in.site;
-  const CertFacts& cert = in.facts.cert;
-  if (!cert.file.error.is_ok()) {
-    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, site.certificate,
-                                     cert.file.error.message()));
+  const bool renewed = key.promote || !key.renewal_error.empty();
+  const CertFacts& cert = renewed ? served_cert(in.facts) : in.facts.cert;
+  const fs::path path = &cert == &in.facts.staged_cert ? fs::path(staged_path(site.certificate)) : site.certificate.path();
+  auto refuse = [&](const std::string& why) {
+    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, path, why));
     block_after(in, sp, ResourceKind::kCertificate);
     return false;
-  }
+  };
+  if (!cert.file.error.is_ok()) return refuse(cert.file.error.message());
   if (!cert.file.exists || (key.new_key && !cert.parsed)) {
     plan_waiting(in, sp);
     return false;
   }
-  if (std::string error = certificate_error(in, key); !error.empty()) {
-    sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, site.certificate, error));
-    block_after(in, sp, ResourceKind::kCertificate);
-    return false;
+  if (!key.renewal_error.empty()) return refuse(key.renewal_error);
+  if (std::string error = certificate_error(in, key, cert, key.promote ? served_ca(in.facts) : in.facts.ca);
+      !error.empty())
+    return refuse(error);
+  if (key.promote) {
+    plan_promotion(in, sp, cert);
+    return true;
   }
-  const CachedCert& c = cert.info;
-  const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
-  const std::string summary = "issued by " + squote(c.issuer_cn) + ", serial " + c.serial + ", valid until " +
-                              format_date(c.not_after) + " (" + std::to_string(days_left) + " days left)";
-  if (days_left < kExpiryWarningDays)
-    sp.warnings.push_back("certificate expires in " + std::to_string(days_left) + " days (" +
-                          format_date(c.not_after) + "); renew it with " + in.rotate_cmd);
+  warn_renewal(in, sp);
+  const std::string summary = summary_of(in, cert);
   if (cert.was_der)
     sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kUpdate, site.certificate,
                                      "DER file rewritten as PEM in place (Apache reads PEM); " + summary,
@@ -205,9 +263,10 @@ bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp)
   return true;
 }
 
-bool plan_chain(const SiteInput& in, SitePlan& sp) {
+bool plan_chain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
   const Site& site = in.site;
-  const CaFacts& ca = in.facts.ca;
+  const CaFacts& ca = key.promote ? served_ca(in.facts) : in.facts.ca;
+  const CertFacts& cert = key.promote ? served_cert(in.facts) : in.facts.cert;
   const FileFacts& chain = in.facts.chain;
   const Status conflict = in.chain_conflict.empty() ? Status::ok() : Status::conflict(in.chain_conflict);
   const Status& problem = !ca.error.is_ok() ? ca.error : !conflict.is_ok() ? conflict : ca.chain_verification;
@@ -217,9 +276,9 @@ bool plan_chain(const SiteInput& in, SitePlan& sp) {
     return false;
   }
   const std::string desc = squote(ca.sub_cn) + " then " + squote(ca.cross_cn);
-  const WriteFile content{ca.chain_pem, {ca.sub_path, site.ca.cross.string()}};
-  warn_if_shorter(sp, in.facts.cert, ca.sub_not_after, "the sub CA " + squote(ca.sub_cn) + " in", ca.sub_path);
-  warn_if_shorter(sp, in.facts.cert, ca.cross_not_after, "the cross certificate", site.ca.cross.string());
+  const WriteFile content{ca.chain_pem, {ca.sub_path, site.ca.cross.string()}, key.promote};
+  warn_if_shorter(sp, cert, ca.sub_not_after, "the sub CA " + squote(ca.sub_cn) + " in", ca.sub_path);
+  warn_if_shorter(sp, cert, ca.cross_not_after, "the cross certificate", site.ca.cross.string());
   if (!chain.error.is_ok())
     sp.changes.push_back(make_change(ResourceKind::kChain, Action::kError, site.chain, chain.error.message()));
   else if (!chain.exists)

@@ -1,8 +1,24 @@
-// The key and CSR planners: which key the site uses, and its CSR.
+// The key and CSR planners: which key the site uses, its CSR, and where the
+// site stands in its renewal cycle (due, staged, promoted).
 #include "engine/plan_site.h"
 #include "util/strings.h"
+#include "util/time.h"
 
 namespace ecert::planning {
+
+bool renewed_at_staged_path(const SiteFacts& f) {
+  return f.staged_key.opened && f.staged_cert.parsed && f.staged_cert.info.public_key_id == f.staged_key.public_key_id;
+}
+
+const CertFacts& served_cert(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged_cert : f.cert; }
+
+const CaFacts& served_ca(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged_ca : f.ca; }
+
+bool renewal_arrived(const SiteFacts& f) {
+  return renewed_at_staged_path(f) ||
+         (f.staged_key.opened && f.cert.parsed && f.cert.info.public_key_id == f.staged_key.public_key_id);
+}
+
 namespace {
 
 KeyDecision stopped() {
@@ -10,6 +26,8 @@ KeyDecision stopped() {
   d.stop = true;
   return d;
 }
+
+std::string format_date(std::time_t t) { return format_utc(t, "%Y-%m-%d"); }
 
 // Why an existing key cannot serve the site, or "" when it can.
 std::string key_problem(const KeySpec& spec, const KeyFacts& key) {
@@ -45,34 +63,6 @@ KeyDecision stop_waiting(const SiteInput& in, SitePlan& sp, const std::string& l
   return stopped();
 }
 
-// A renewal is staged: it is promoted once the certificate for the staged
-// key has arrived, and waits for it until then.
-KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& live_problem) {
-  const Site& site = in.site;
-  const SiteFacts& f = in.facts;
-  const std::string staged = staged_path(site.key.path);
-  if (std::string problem = key_problem(site.key, f.staged_key); !problem.empty())
-    return stop_with_error(in, sp, staged, "staged key: " + problem + "; run " + in.rotate_cmd + " again",
-                           "staged key");
-  KeyDecision d;
-  d.staged = true;
-  d.key_id = f.key.public_key_id;
-  d.promote = f.cert.parsed && f.cert.info.public_key_id == f.staged_key.public_key_id;
-  if (d.promote) {
-    sp.changes.push_back(make_change(ResourceKind::kKey, Action::kUpdate, site.key.path,
-                                     "promote the staged key " + staged +
-                                         " (its certificate arrived); the old key is kept as a backup",
-                                     PromoteKey{staged}, true));
-    d.key_id = f.staged_key.public_key_id;
-    return d;
-  }
-  const std::string waiting =
-      "renewal staged at " + staged + ": waiting for the CA's certificate for the new key (" + in.csr_cmd + ")";
-  if (!live_problem.empty()) return stop_waiting(in, sp, live_problem, waiting);
-  sp.changes.push_back(make_change(ResourceKind::kKey, Action::kPending, site.key.path, waiting));
-  return d;
-}
-
 // Differences between a CSR and what the manifest asks for, as reasons.
 std::vector<std::string> csr_differences(const CachedCsr& have, const crypto::NameEntries& want,
                                          const std::string& key_id) {
@@ -98,6 +88,102 @@ std::vector<std::string> csr_differences(const CachedCsr& have, const crypto::Na
   return out;
 }
 
+// Why the staged CSR is not the one to send for the staged key, or "".
+std::string staged_csr_problem(const SiteInput& in) {
+  const CsrFacts& csr = in.facts.staged_csr;
+  const std::string path = staged_path(in.site.csr);
+  if (!csr.file.error.is_ok()) return csr.file.error.message();
+  if (!csr.file.exists) return "the staged CSR " + path + " is missing";
+  if (!csr.parsed) return "the staged CSR " + path + " is not a valid CSR (" + csr.parse_error.message() + ")";
+  return join(csr_differences(csr.info, crypto::ecert_subject(in.site.organization, in.site.name),
+                              in.facts.staged_key.public_key_id),
+              "; ");
+}
+
+// When the live certificate's renewal window opened, if it has.
+std::optional<std::time_t> renewal_due(const SiteInput& in) {
+  const CertFacts& c = in.facts.cert;
+  if (!c.parsed || c.info.public_key_id != in.facts.key.public_key_id || c.info.not_before > c.info.not_after)
+    return std::nullopt;
+  return window_reached(in.site.renewal.before, c.info.not_before, c.info.not_after, in.observed.now);
+}
+
+StageRenewal staging(const SiteInput& in, bool new_key) {
+  return StageRenewal{new_key, in.site.key.bits, in.site.key.cipher,
+                      crypto::ecert_subject(in.site.organization, in.site.name)};
+}
+
+std::string next_step(const SiteInput& in) {
+  return "submit the CSR " + staged_path(in.site.csr) + " to the CA (" + in.csr_cmd +
+         ") and place the certificate it issues at " + staged_path(in.site.certificate);
+}
+
+// A promotion that completed (the live key holds the staged key's bytes):
+// once Apache runs with it, the staged files go.
+KeyDecision plan_completed(const SiteInput& in, SitePlan& sp) {
+  const Site& site = in.site;
+  const SiteFacts& f = in.facts;
+  KeyDecision d;
+  d.key_id = f.key.public_key_id;
+  if (!f.installed || f.installed->key != f.key.file.digest) {
+    sp.changes.push_back(settled(in, sp, ResourceKind::kKey, site.key.path, "the renewed key, promoted"));
+    return d;
+  }
+  std::vector<std::string> staged{staged_path(site.key.path), staged_path(site.csr)};
+  if (f.staged_cert.file.exists) staged.push_back(staged_path(site.certificate));
+  sp.changes.push_back(make_change(ResourceKind::kKey, Action::kUpdate, site.key.path,
+                                   "the renewal is installed and Apache serves it; remove the staged files " +
+                                       join(staged, ", "),
+                                   RemoveStaged{staged}));
+  return d;
+}
+
+// A renewal is staged: it is promoted once the certificate for the staged
+// key has arrived (at <certificate>.new or over the live one), and waits
+// for it until then.
+KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& live_problem) {
+  const Site& site = in.site;
+  const SiteFacts& f = in.facts;
+  const std::string staged = staged_path(site.key.path);
+  if (std::string problem = key_problem(site.key, f.staged_key); !problem.empty())
+    return stop_with_error(in, sp, staged, "staged key: " + problem + "; run " + in.rotate_cmd + " again",
+                           "staged key");
+  if (f.staged_key.file.digest == f.key.file.digest) return plan_completed(in, sp);
+  sp.renewal.staged_since = f.staged_key.modified;
+  KeyDecision d;
+  d.staged = true;
+  d.key_id = f.key.public_key_id;
+  if (renewal_arrived(f)) d.renewal_error = renewed_certificate_error(in);
+  d.promote = renewal_arrived(f) && d.renewal_error.empty();
+  if (d.promote) {
+    sp.renewal.promoting = true;
+    sp.changes.push_back(make_change(ResourceKind::kKey, Action::kUpdate, site.key.path,
+                                     "promote the staged key " + staged +
+                                         " (its certificate arrived); the live key is kept as " +
+                                         site.key.path.string() + ".old-<UTC time>",
+                                     PromoteKey{staged}, true));
+    d.key_id = f.staged_key.public_key_id;
+    return d;
+  }
+  if (std::string problem = staged_csr_problem(in); !problem.empty()) {
+    sp.changes.push_back(make_change(ResourceKind::kKey, Action::kUpdate, staged,
+                                     "renewal staged, but " + problem + ": write it for the staged key",
+                                     staging(in, false)));
+    return d;
+  }
+  if (!d.renewal_error.empty()) {
+    sp.changes.push_back(make_change(ResourceKind::kKey, Action::kPending, site.key.path,
+                                     "renewal staged; its certificate arrived but cannot be installed (see the "
+                                     "certificate); Apache keeps serving the live one"));
+    return d;
+  }
+  sp.renewal.csr_to_submit = staged_path(site.csr);
+  const std::string waiting = "renewal pending since " + format_date(f.staged_key.modified) + ": " + next_step(in);
+  if (!live_problem.empty()) return stop_waiting(in, sp, live_problem, waiting);
+  sp.changes.push_back(make_change(ResourceKind::kKey, Action::kPending, site.key.path, waiting));
+  return d;
+}
+
 // Promotion: the staged CSR (the one the CA signed) becomes the live one
 // when it is right for the promoted key, else a new one is signed.
 Change promoted_csr(const SiteInput& in, const KeyDecision& key, const crypto::NameEntries& subject) {
@@ -106,11 +192,37 @@ Change promoted_csr(const SiteInput& in, const KeyDecision& key, const crypto::N
   std::string why = !staged.file.exists ? "the staged CSR " + staged_csr + " is missing"
                     : !staged.parsed    ? "the staged CSR " + staged_csr + " is not a valid CSR"
                                         : join(csr_differences(staged.info, subject, key.key_id), "; ");
-  if (why.empty())
-    return make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr, "promote the staged CSR " + staged_csr,
-                       MoveStagedCsr{staged_csr});
-  return make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr, "rewrite for the promoted key: " + why,
-                     NewCsr{subject, KeyRole::kLive});
+  Change c = why.empty() ? make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr,
+                                       "promote the staged CSR " + staged_csr, PromoteCsr{staged_csr})
+                         : make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr,
+                                       "rewrite for the promoted key: " + why, NewCsr{subject, KeyRole::kLive});
+  c.undone_on_rollback = true;  // it goes with the key
+  return c;
+}
+
+// The live key serves; a renewal is staged now when it is due.
+KeyDecision plan_live(const SiteInput& in, SitePlan& sp) {
+  const Site& site = in.site;
+  const SiteFacts& f = in.facts;
+  KeyDecision d;
+  d.key_id = f.key.public_key_id;
+  sp.renewal.due_since = renewal_due(in);
+  if (sp.renewal.due_since && site.renewal.stage == RenewalSpec::Stage::kAuto) {
+    sp.changes.push_back(make_change(ResourceKind::kKey, Action::kCreate, staged_path(site.key.path),
+                                     "renewal due since " + format_date(*sp.renewal.due_since) +
+                                         ": stage a new key and its CSR at " + staged_path(site.csr) +
+                                         " (the live key stays); then " + next_step(in),
+                                     staging(in, true)));
+    sp.renewal.csr_to_submit = staged_path(site.csr);
+    return d;
+  }
+  if (sp.renewal.due_since)
+    sp.warnings.push_back("renewal due since " + format_date(*sp.renewal.due_since) + " (renewal.stage is manual): run " +
+                          in.rotate_cmd);
+  sp.changes.push_back(settled(in, sp, ResourceKind::kKey, site.key.path,
+                               "RSA " + std::to_string(f.key.bits) +
+                                   (f.key.encrypted ? ", opens with the passphrase" : ", unencrypted")));
+  return d;
 }
 
 }  // namespace
@@ -118,9 +230,13 @@ Change promoted_csr(const SiteInput& in, const KeyDecision& key, const crypto::N
 KeyDecision plan_key(const SiteInput& in, SitePlan& sp) {
   const Site& site = in.site;
   const SiteFacts& f = in.facts;
+  if (f.cert.parsed) {
+    sp.renewal.not_after = f.cert.info.not_after;
+    sp.renewal.certificate = f.cert.file.digest;
+  }
   if (!f.passphrase_error.is_ok()) return stop_with_error(in, sp, site.key.path, f.passphrase_error.message());
   const bool live_exists = f.key.file.exists || !f.key.file.error.is_ok();
-  const bool staged = f.staged_key.file.exists;
+  const bool staged = f.staged_key.file.exists || !f.staged_key.file.error.is_ok();
   if (!live_exists && staged)
     return stop_with_error(in, sp, site.key.path,
                            "the live key is missing but a staged key exists at " + staged_path(site.key.path) +
@@ -140,12 +256,7 @@ KeyDecision plan_key(const SiteInput& in, SitePlan& sp) {
     return stop_with_error(in, sp, site.key.path,
                            live_problem + "; the key is never replaced implicitly: to replace it, run " +
                                in.rotate_cmd);
-  sp.changes.push_back(settled(in, sp, ResourceKind::kKey, site.key.path,
-                               "RSA " + std::to_string(f.key.bits) +
-                                   (f.key.encrypted ? ", opens with the passphrase" : ", unencrypted")));
-  KeyDecision d;
-  d.key_id = f.key.public_key_id;
-  return d;
+  return plan_live(in, sp);
 }
 
 void plan_csr(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {

@@ -18,6 +18,7 @@ struct SiteInput {
   const Observed& observed;
   std::string rotate_cmd;  // "ecertctl rotate -f M --site NAME", for messages
   std::string csr_cmd;     // "ecertctl csr -f M --site NAME"
+  fs::path state_dir;      // where the copies of what Apache runs with are kept (engine/installed.h)
   // Set when an earlier site shares this site's chain file but needs other
   // bytes in it (their certificates come from different sub CAs): why.
   std::string chain_conflict = {};
@@ -29,9 +30,27 @@ struct KeyDecision {
   bool stop = false;     // the key planner has planned the whole site (an error, or waiting)
   bool new_key = false;  // the key is generated in this run
   bool staged = false;   // a renewal is staged (<key>.new exists)
-  bool promote = false;  // the staged key's certificate arrived: the staged key becomes live
+  bool promote = false;  // the staged key's certificate arrived and passed every check: it is installed
+  // The staged key's certificate arrived but cannot be installed: why (the
+  // certificate planner reports it; Apache keeps serving the live pair).
+  std::string renewal_error;
   std::string key_id;    // the public key the CSR and the certificate must carry ("" for a new key)
 };
+
+// The certificate the site will serve after this run, and the sub CA that
+// signed it: the renewal at <certificate>.new once it is there for the
+// staged key, else the live certificate.
+bool renewed_at_staged_path(const SiteFacts& f);
+const CertFacts& served_cert(const SiteFacts& f);
+const CaFacts& served_ca(const SiteFacts& f);
+
+// The certificate for the staged key has arrived (at <certificate>.new, or
+// over the live one).
+bool renewal_arrived(const SiteFacts& f);
+// Why the renewed certificate cannot be installed, or "" when it can: a
+// failed certificate check, or (placed over the live one) no copy of the
+// certificate Apache runs with to fall back on.
+std::string renewed_certificate_error(const SiteInput& in);
 
 // How a site's vhost must be edited: its own block, and the SSL directives
 // that files Included inside the block set.
@@ -46,7 +65,7 @@ struct VhostEdits {
 KeyDecision plan_key(const SiteInput& in, SitePlan& sp);
 void plan_csr(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
 bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
-bool plan_chain(const SiteInput& in, SitePlan& sp);
+bool plan_chain(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
 // Plans the vhost change; when the directives must change, `edits` says how
 // (make_plan turns every site's edits into whole-file ConfigWrites).
 void plan_vhost(const SiteInput& in, SitePlan& sp, std::optional<VhostEdits>& edits);

@@ -148,6 +148,7 @@ SiteFacts converged(const Site& s) {
 Observed observed_of(std::vector<SiteFacts> sites) {
   Observed o;
   o.now = kNow;
+  o.state_dir = "/var/lib/ecertctl";
   for (const auto& f : sites)
     if (f.vhost.vhost && !o.apache_config) o.apache_config = config_holding(f.vhost.vhost);
   o.sites = std::move(sites);
@@ -454,8 +455,18 @@ TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error
                                                                    "    SSLCertificateKeyFile /srv/ssl.key/www.key\n"
                                                                    "    SSLCertificateChainFile /srv/ssl.crt/hkpostca.crt\n"));
   }
-  SUBCASE("not found while the certificate is pending") {
+  SUBCASE("not found while the certificate is pending: a warning saying what to fix, not an error") {
     f.cert = CertFacts{};
+    f.vhost.vhost = nullptr;
+    f.vhost.error = Status::not_found("no <VirtualHost> on port 443 serves www.example.com");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(change(p.sites[0], ResourceKind::kVhost).action == Action::kPending);
+    CHECK(p.sites[0].state() == SitePlan::State::kPending);
+    REQUIRE(p.sites[0].warnings.size() == 1);
+    CHECK(p.sites[0].warnings[0] == "fix before the certificate arrives (it is an error then): no <VirtualHost> on "
+                                    "port 443 serves www.example.com");
+  }
+  SUBCASE("not found once the certificate is there: an error") {
     f.vhost.vhost = nullptr;
     f.vhost.error = Status::not_found("no <VirtualHost> on port 443 serves www.example.com");
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
@@ -463,28 +474,160 @@ TEST_CASE("vhost: directives that differ are listed; a missing vhost is an error
   }
 }
 
-TEST_CASE("renewal: pending until the staged key's certificate arrives, then promoted") {
-  Site s = standard_site();
+// A certificate of `lifetime` days of which `used` have passed at kNow.
+CertFacts cert_aged(const Site& s, int lifetime, double used, const std::string& key = "KEY1") {
+  CertFacts c = good_cert(s, key);
+  c.info.not_before = kNow - static_cast<std::time_t>(used * 86400);
+  c.info.not_after = c.info.not_before + lifetime * 86400;
+  return c;
+}
+
+// A staged renewal, waiting for its certificate.
+SiteFacts staged(const Site& s) {
   SiteFacts f = converged(s);
   f.staged_key = good_key("KEY2");
+  f.staged_key.file = present("staged-key");
+  f.staged_key.modified = kNow - 3 * 86400;
   f.staged_csr = good_csr(s, "KEY2");
-  SUBCASE("waiting") {
-    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
-    CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kPending);
-    CHECK(p.sites[0].state() == SitePlan::State::kPending);
-    CHECK_FALSE(p.restart);
+  return f;
+}
+
+TEST_CASE("renewal is due inside renewal.before: a percentage of the lifetime, or days") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  auto key_change = [&](const Site& site) {
+    return change(make_plan(manifest_of({site}), observed_of({f}), "m.yaml").sites[0], ResourceKind::kKey);
+  };
+  // 199 days; 33% of it is 65.67 days: due once 133.33 days are used.
+  f.cert = cert_aged(s, 199, 133.2);
+  CHECK(key_change(s).action == Action::kNoOp);
+  f.cert = cert_aged(s, 199, 133.4);
+  const Change due = key_change(s);
+  CHECK(due.action == Action::kCreate);
+  CHECK(due.path == "/srv/ssl.key/www.key.new");
+  REQUIRE(due.get<StageRenewal>());
+  CHECK(due.get<StageRenewal>()->new_key);
+  CHECK(due.get<StageRenewal>()->subject == crypto::ecert_subject("My Organization", s.name));
+  CHECK(due.reason.find("renewal due since ") == 0);
+  CHECK_FALSE(due.apache_reads);
+  // In days: 30d before the end.
+  s.renewal.before = Window{Window::Kind::kDays, 30};
+  f.cert = cert_aged(s, 199, 168.9);
+  CHECK(key_change(s).action == Action::kNoOp);
+  f.cert = cert_aged(s, 199, 169.1);
+  CHECK(key_change(s).get<StageRenewal>());
+  // stage: manual only warns.
+  s.renewal.stage = RenewalSpec::Stage::kManual;
+  Plan manual = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  CHECK(change(manual.sites[0], ResourceKind::kKey).action == Action::kNoOp);
+  CHECK(manual.sites[0].warnings.at(0).find("renewal due since") == 0);
+  CHECK(manual.sites[0].warnings.at(0).find("ecertctl rotate -f m.yaml --site www.example.com") != std::string::npos);
+  CHECK_FALSE(manual.restart);
+}
+
+TEST_CASE("renewal staged: pending, naming the CSR to submit; not a change") {
+  Site s = standard_site();
+  SiteFacts f = staged(s);
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& k = change(p.sites[0], ResourceKind::kKey);
+  CHECK(k.action == Action::kPending);
+  CHECK(k.reason.find("submit the CSR /srv/ssl.csr/www.csr.new to the CA (ecertctl csr -f m.yaml --site "
+                      "www.example.com) and place the certificate it issues at /srv/ssl.crt/www.cer.new") !=
+        std::string::npos);
+  CHECK(p.sites[0].state() == SitePlan::State::kPending);
+  CHECK_FALSE(p.has_changes());
+  CHECK(p.sites[0].renewal.csr_to_submit == "/srv/ssl.csr/www.csr.new");
+  CHECK(p.sites[0].renewal.staged_since == kNow - 3 * 86400);
+  SUBCASE("its CSR missing: written again for the staged key") {
+    f.staged_csr = CsrFacts{};
+    Plan again = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const Change& c = change(again.sites[0], ResourceKind::kKey);
+    CHECK(c.action == Action::kUpdate);
+    REQUIRE(c.get<StageRenewal>());
+    CHECK_FALSE(c.get<StageRenewal>()->new_key);
   }
-  SUBCASE("arrived") {
+  SUBCASE("inside renewal.warn: a warning with the next step") {
+    f.cert = cert_aged(s, 199, 185);
+    Plan warn = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    REQUIRE(warn.sites[0].warnings.size() == 1);
+    CHECK(warn.sites[0].warnings[0].find("certificate expires in 14 days") == 0);
+    CHECK(warn.sites[0].warnings[0].find("its renewal is not installed: submit the CSR /srv/ssl.csr/www.csr.new") !=
+          std::string::npos);
+    CHECK(warn.sites[0].renewal.warn);
+    CHECK_FALSE(warn.has_errors());
+  }
+  SUBCASE("expired: an error") {
+    f.cert = cert_aged(s, 199, 200);
+    CHECK(make_plan(manifest_of({s}), observed_of({f}), "m.yaml").has_errors());
+  }
+}
+
+TEST_CASE("renewal: the certificate for the staged key arrives and everything is promoted together") {
+  Site s = standard_site();
+  SiteFacts f = staged(s);
+  SUBCASE("at <certificate>.new") {
+    f.staged_cert = good_cert(s, "KEY2");
+    f.staged_ca = good_ca();
+    f.staged_ca.chain_pem = std::make_shared<const std::string>("NEW-SUB+CROSS");
+    f.staged_ca.chain_digest = "new-chain";
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const SitePlan& sp = p.sites[0];
+    REQUIRE(change(sp, ResourceKind::kKey).get<PromoteKey>());
+    CHECK(change(sp, ResourceKind::kKey).get<PromoteKey>()->staged == "/srv/ssl.key/www.key.new");
+    REQUIRE(change(sp, ResourceKind::kCsr).get<PromoteCsr>());
+    CHECK(change(sp, ResourceKind::kCsr).undone_on_rollback);
+    const PromoteCertificate* cert = change(sp, ResourceKind::kCertificate).get<PromoteCertificate>();
+    REQUIRE(cert);
+    CHECK(cert->staged == "/srv/ssl.crt/www.cer.new");
+    const WriteFile* chain = change(sp, ResourceKind::kChain).get<WriteFile>();
+    REQUIRE(chain);
+    CHECK(*chain->bytes == "NEW-SUB+CROSS");
+    CHECK(chain->keep_old);
+    CHECK(p.restart);
+    CHECK(sp.renewal.promoting);
+  }
+  SUBCASE("over the live certificate, with a copy of the previous one to fall back on") {
+    f.cert = good_cert(s, "KEY2");
+    f.installed = InstalledRecord{"d", "previous-cert", "chain-digest"};
+    f.previous_cert = present("previous-cert");
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const PromoteCertificate* cert = change(p.sites[0], ResourceKind::kCertificate).get<PromoteCertificate>();
+    REQUIRE(cert);
+    CHECK(cert->staged.empty());
+    CHECK(cert->previous == "/var/lib/ecertctl/installed/www.example.com.crt");
+  }
+  SUBCASE("over the live certificate, without a copy: refused, saying where to put it") {
     f.cert = good_cert(s, "KEY2");
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
-    const Change& k = change(p.sites[0], ResourceKind::kKey);
-    CHECK(k.action == Action::kUpdate);
-    REQUIRE(k.get<PromoteKey>());
-    CHECK(k.get<PromoteKey>()->staged == "/srv/ssl.key/www.key.new");
-    REQUIRE(change(p.sites[0], ResourceKind::kCsr).get<MoveStagedCsr>());
-    CHECK(change(p.sites[0], ResourceKind::kCsr).get<MoveStagedCsr>()->staged == "/srv/ssl.csr/www.csr.new");
-    CHECK(p.restart);
+    const Change& cert = change(p.sites[0], ResourceKind::kCertificate);
+    CHECK(cert.action == Action::kError);
+    CHECK(cert.reason.find("move the renewed certificate to /srv/ssl.crt/www.cer.new") != std::string::npos);
+    CHECK(change(p.sites[0], ResourceKind::kKey).action == Action::kPending);  // nothing is promoted
+    CHECK_FALSE(p.restart);
   }
+  SUBCASE("a renewed certificate that fails a check is not promoted") {
+    f.staged_cert = good_cert(s, "KEY2");
+    f.staged_cert.info.common_name = "other.example.com";
+    f.staged_ca = good_ca();
+    Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    const Change& cert = change(p.sites[0], ResourceKind::kCertificate);
+    CHECK(cert.action == Action::kError);
+    CHECK(cert.path == "/srv/ssl.crt/www.cer.new");
+    CHECK(p.has_errors());
+  }
+}
+
+TEST_CASE("renewal: a promotion Apache runs with has its staged files removed; nothing else changes") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.staged_key = good_key();  // the same bytes as the live key: promoted
+  f.staged_csr = good_csr(s);
+  f.installed = InstalledRecord{"d", "d", "chain-digest"};
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& k = change(p.sites[0], ResourceKind::kKey);
+  REQUIRE(k.get<RemoveStaged>());
+  CHECK(k.get<RemoveStaged>()->paths == std::vector<std::string>{"/srv/ssl.key/www.key.new", "/srv/ssl.csr/www.csr.new"});
+  CHECK_FALSE(p.restart);
 }
 
 TEST_CASE("one site's error leaves the other site's plan intact") {

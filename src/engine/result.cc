@@ -6,6 +6,7 @@ const char* apache_step_name(ApacheStep step) {
   switch (step) {
     case ApacheStep::kNone: return "none";
     case ApacheStep::kConfigtest: return "configtest";
+    case ApacheStep::kPairCheck: return "the key/certificate check";
     case ApacheStep::kRestart: return "restart";
     case ApacheStep::kVerify: return "verify";
   }

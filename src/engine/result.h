@@ -22,8 +22,9 @@ enum class Outcome {
 };
 
 // The step of the Apache phase that failed and made apply roll back.
-enum class ApacheStep { kNone, kConfigtest, kRestart, kVerify };
-const char* apache_step_name(ApacheStep step);  // "configtest", "restart", "verify"
+enum class ApacheStep { kNone, kConfigtest, kPairCheck, kRestart, kVerify };
+// "configtest", "the key/certificate check", "restart", "verify"
+const char* apache_step_name(ApacheStep step);
 
 struct ChangeResult {
   Outcome outcome = Outcome::kNotRun;
@@ -44,6 +45,9 @@ struct ApacheOutcome {
   bool configtest_ok = false;   // configtest ran and passed
   bool restarted = false;
   bool rolled_back = false;
+  // After a rollback, restarting Apache on the restored files failed, or it
+  // did not answer afterwards: it may be serving nothing at all.
+  bool down = false;
   std::string error;            // the failure, with the command's output
 };
 

@@ -24,7 +24,15 @@ json payload_json(const Plan& plan, const Payload& payload) {
       return {{"kind", "new-csr"}, {"subject", crypto::format_name(p.subject)},
               {"key", p.key == KeyRole::kNew ? "new" : "live"}};
     }
-    json operator()(const MoveStagedCsr& p) const { return {{"kind", "move-staged-csr"}, {"staged", p.staged}}; }
+    json operator()(const StageRenewal& p) const {
+      return {{"kind", "stage-renewal"}, {"new_key", p.new_key}, {"bits", p.bits}, {"cipher", cipher_name(p.cipher)},
+              {"subject", crypto::format_name(p.subject)}};
+    }
+    json operator()(const PromoteCsr& p) const { return {{"kind", "promote-csr"}, {"staged", p.staged}}; }
+    json operator()(const PromoteCertificate& p) const {
+      return {{"kind", "promote-certificate"}, {"staged", p.staged}, {"previous", p.previous}};
+    }
+    json operator()(const RemoveStaged& p) const { return {{"kind", "remove-staged"}, {"paths", p.paths}}; }
     json operator()(const WriteFile& p) const {
       return {{"kind", "write-file"}, {"sha256", digest_of(p.bytes)}, {"sources", p.sources}};
     }

@@ -18,9 +18,9 @@ Report sample(std::size_t sites) {
     s.unicode_name = i % 2 ? "www" + std::to_string(i) + ".我的伺服器.com" : s.name;
     s.feature = "standard";
     s.changes.push_back({ResourceKind::kKey, Action::kNoOp, "/srv/k\"ey\n" + std::to_string(i), "RSA 2048,\topens", false,
-                         std::nullopt, {}});
+                         false, std::nullopt, {}});
     s.changes.push_back({ResourceKind::kVhost, Action::kUpdate, "/etc/a.conf:3", "SSLCertificateFile a -> b", true,
-                         std::nullopt, EditConfig{}});
+                         false, std::nullopt, EditConfig{}});
     if (i == 1) s.warnings.push_back("expires in 10 days");
     r.plan.sites.push_back(std::move(s));
   }
