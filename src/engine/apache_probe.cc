@@ -52,16 +52,21 @@ std::vector<std::string> kept_options(const std::vector<std::string>& command) {
 std::vector<std::string> binaries_for(const std::string& program) {
   const fs::path path(program);
   const std::string name = path.filename().string();
-  auto beside = [&](const char* binary) {
-    return path.has_parent_path() ? (path.parent_path() / binary).string() : std::string(binary);
-  };
   // Debian's control script (apache2ctl-INSTANCE for a second instance) runs
   // apache2; the upstream and Red Hat apachectl run httpd, Debian's
   // apachectl is a link to apache2ctl.
-  if (starts_with(name, "apache2ctl")) return {beside("apache2"), beside("httpd")};
-  if (starts_with(name, "apachectl")) return {beside("httpd"), beside("apache2")};
-  if (name == "apache2" || starts_with(name, "httpd")) return {program};
-  return {};
+  std::vector<std::string> binaries;
+  if (starts_with(name, "apache2ctl")) binaries = {"apache2", "httpd"};
+  else if (starts_with(name, "apachectl")) binaries = {"httpd", "apache2"};
+  else if (name == "apache2" || starts_with(name, "httpd")) return {program};
+  else return {};
+  if (!path.has_parent_path()) return binaries;
+  // Beside the script first (a source build's bin/), then on PATH: Debian's
+  // setup-instance links apache2ctl-INSTANCE from /usr/local/sbin.
+  std::vector<std::string> out;
+  for (const auto& b : binaries) out.push_back((path.parent_path() / b).string());
+  out.insert(out.end(), binaries.begin(), binaries.end());
+  return out;
 }
 
 // The first line of a command's output, cut short, for a message.

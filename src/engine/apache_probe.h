@@ -32,9 +32,10 @@ struct ApacheProbe {
 // is replaced by `flag`. A leading `env NAME=VALUE ...` stays in front.
 // - [httpd|apache2, ...]: that binary.
 // - [apache2ctl|apachectl, ...] (also apache2ctl-INSTANCE): the binary beside
-//   the script (apache2, then httpd for apache2ctl; httpd, then apache2 for
-//   apachectl), looked up on PATH when the script is. The script itself is
-//   not run: Debian's apache2ctl creates its run and lock directories first.
+//   the script, then on PATH (apache2, then httpd for apache2ctl; httpd, then
+//   apache2 for apachectl); only on PATH when the script is named without a
+//   directory. The script itself is not run: Debian's apache2ctl creates its
+//   run and lock directories first.
 // Returns an empty list when argv[0] (after env) is none of these (a wrapper
 // script ecertctl cannot see through).
 std::vector<std::vector<std::string>> apache_binary_queries(const std::vector<std::string>& configtest,

@@ -66,7 +66,7 @@ TEST_CASE("apache_binary_queries: the binary behind each layout's configtest, it
   // Debian: apache2ctl sources envvars and creates directories; apache2 beside it is asked.
   CHECK(apache_binary_queries({"apache2ctl", "configtest"}, "-l") == Argvs{{"apache2", "-l"}, {"httpd", "-l"}});
   CHECK(apache_binary_queries({"/usr/sbin/apache2ctl", "configtest"}, "-v") ==
-        Argvs{{"/usr/sbin/apache2", "-v"}, {"/usr/sbin/httpd", "-v"}});
+        Argvs{{"/usr/sbin/apache2", "-v"}, {"/usr/sbin/httpd", "-v"}, {"apache2", "-v"}, {"httpd", "-v"}});
   // Debian's second instance (apache2ctl-NAME), here behind env as a manifest gives it.
   CHECK(apache_binary_queries({"/usr/bin/env", "APACHE_CONFDIR=/etc/apache2-shop", "apache2ctl-shop", "configtest"},
                               "-l") == Argvs{{"/usr/bin/env", "APACHE_CONFDIR=/etc/apache2-shop", "apache2", "-l"},
@@ -75,7 +75,8 @@ TEST_CASE("apache_binary_queries: the binary behind each layout's configtest, it
   CHECK(apache_binary_queries({"httpd", "-t"}, "-l") == Argvs{{"httpd", "-l"}});
   CHECK(apache_binary_queries({"apachectl", "configtest"}, "-l") == Argvs{{"httpd", "-l"}, {"apache2", "-l"}});
   CHECK(apache_binary_queries({"/usr/local/apache/bin/apachectl", "configtest"}, "-l") ==
-        Argvs{{"/usr/local/apache/bin/httpd", "-l"}, {"/usr/local/apache/bin/apache2", "-l"}});
+        Argvs{{"/usr/local/apache/bin/httpd", "-l"}, {"/usr/local/apache/bin/apache2", "-l"}, {"httpd", "-l"},
+              {"apache2", "-l"}});
   // A sandbox: -d, -f, -C, -c and -D stay (joined or not, behind flags), the action goes.
   CHECK(apache_binary_queries({"/usr/sbin/apache2", "-d", "/srv/a", "-f", "/srv/a/conf/httpd.conf", "-t"}, "-l") ==
         Argvs{{"/usr/sbin/apache2", "-d", "/srv/a", "-f", "/srv/a/conf/httpd.conf", "-l"}});
@@ -111,6 +112,16 @@ TEST_CASE("probe_apache: modules and version from the binary, asked like configt
     CHECK(r.pass_env == std::vector<std::string>{"HTTPD_INSTANCE"});
     CHECK(r.input.empty());
   }
+}
+
+TEST_CASE("probe_apache: Debian's second instance, apache2ctl-NAME linked from /usr/local/sbin: apache2 on PATH") {
+  ScriptedRunner runner;
+  runner.answers["apache2 -l"] = exited(0, kModules);
+  runner.answers["apache2 -v"] = exited(0, kVersion);
+  const ApacheProbe p = probe_apache(spec({"/usr/local/sbin/apache2ctl-shop", "configtest"}), runner);
+  CHECK(p.warning == "");
+  CHECK(runner.calls() == std::vector<std::string>{"/usr/local/sbin/apache2 -l", "/usr/local/sbin/httpd -l",
+                                                   "apache2 -l", "apache2 -v"});
 }
 
 TEST_CASE("probe_apache: apachectl on Debian is a link to apache2ctl: httpd is missing, apache2 answers") {
@@ -281,7 +292,8 @@ TEST_CASE("plan and apply without an answer: the defaults, and the warning goes 
   REQUIRE(w.warnings.size() == 2);
   CHECK(w.warnings[0] == w.warnings[1]);
   CHECK(w.warnings[0].find("cannot ask Apache which modules it has compiled in (command not found: "
-                           "/srv/httpd/bin/httpd (not on PATH); command not found: /srv/httpd/bin/apache2") == 0);
+                           "/srv/httpd/bin/httpd (not on PATH); command not found: /srv/httpd/bin/apache2 (not on "
+                           "PATH); command not found: httpd (not on PATH); command not found: apache2") == 0);
   CHECK(w.fs.read_file("/srv/httpd/conf/httpd.conf")->find("SSLCertificateFile") == std::string::npos);
 }
 
