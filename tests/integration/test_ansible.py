@@ -62,6 +62,16 @@ def ansible_env(tmp: Path) -> dict[str, str]:
     }
 
 
+@unittest.skipUnless(shutil.which("ansible-doc"), "ansible-doc not installed (apt-get install ansible)")
+class ModuleDocumentationTest(h.IntegrationTestCase, unittest.TestCase):
+    def test_ansible_doc_renders_the_module_and_its_passphrases_option(self):
+        cp = h.run(["ansible-doc", "-t", "module", "hkpost.ecert.ecert"], env=ansible_env(self.tmp), timeout=60)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        text = " ".join(cp.stdout.split())
+        self.assertIn("passphrases", text)
+        self.assertIn("Never through the task's `environment' keyword", text)
+
+
 @unittest.skipUnless(shutil.which("ansible-playbook"), "ansible-playbook not installed (apt-get install ansible)")
 class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
     HOSTS = (
