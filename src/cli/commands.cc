@@ -86,6 +86,7 @@ ApplyOptions apply_options(const CommonOptions& opt) {
   o.state_dir = opt.state_dir;
   o.narrowed = !opt.sites.empty();
   o.diffs = opt.format == "ansible";
+  o.warn = [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; };
   return o;
 }
 
@@ -128,7 +129,7 @@ int cmd_plan(Runtime& rt, const CommonOptions& opt, const std::string& out_path,
   std::string manifest_digest;  // of the bytes this plan was made from
   auto manifest = load(opt, rt.fs, nullptr, &manifest_digest);
   if (!manifest) return 1;
-  Report report = plan_only(*manifest, rt.fs, rt.clock, apply_options(opt));
+  Report report = plan_only(*manifest, rt.fs, rt.clock, rt.runner, apply_options(opt));
   render(report, opt);
   if (!out_path.empty()) {
     // Written by the caller's hand: --out is the one place plan writes, and
@@ -208,7 +209,8 @@ int cmd_status(Runtime& rt, const CommonOptions& opt, const std::string& textfil
     if (!textfile_dir.empty()) fs.write_atomic(fs::path(textfile_dir) / "ecertctl.prom", invalid_manifest_prometheus());
     return 1;
   }
-  StatusReport r = collect_status(*manifest, fs, rt.clock, rt.tls, opt.manifest, opt.state_dir);
+  StatusReport r = collect_status(*manifest, fs, rt.clock, rt.tls, rt.runner, opt.manifest, opt.state_dir);
+  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   if (!textfile_dir.empty()) {
     // node_exporter reads every *.prom file: write atomically so it never
     // sees half a file.

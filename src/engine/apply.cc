@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "engine/apache_probe.h"
 #include "engine/apply_run.h"
 #include "engine/facts_cache.h"
 #include "engine/lock.h"
@@ -28,7 +29,10 @@ Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCa
 // stopping there leaves every file as it was.
 Result<Observed> observe_for_apply(const Manifest& manifest, Services& sv, const ApplyOptions& options) {
   const FactsCache cache = read_facts_cache(sv.fs, options.state_dir);
-  Observed obs = observe(manifest, sv.fs, ObserveOptions{sv.clock.now(), &cache, options.state_dir});
+  ApacheProbe apache = probe_apache(manifest.apache, sv.runner);
+  if (!apache.warning.empty() && options.warn) options.warn(apache.warning);
+  Observed obs =
+      observe(manifest, sv.fs, ObserveOptions{sv.clock.now(), &cache, options.state_dir, std::move(apache.options)});
   if (Status s = remember_facts(sv.fs, options, cache, std::move(obs.facts)); !s)
     return Status::io_error("cannot record the verified facts, so nothing was done: " + s.message());
   obs.facts = FactsUse{};
@@ -76,9 +80,12 @@ void execute_plan(const Manifest& manifest, const Observed& obs, Services& sv, c
 
 }  // namespace
 
-Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& clock, const ApplyOptions& options) {
+Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& clock, CommandRunner& runner,
+                 const ApplyOptions& options) {
   Report r = new_report("plan", true);
-  Observed obs = observe_with_cache(manifest, fs, options.state_dir, clock.now());
+  ApacheProbe apache = probe_apache(manifest.apache, runner);
+  if (!apache.warning.empty() && options.warn) options.warn(apache.warning);
+  Observed obs = observe_with_cache(manifest, fs, options.state_dir, clock.now(), std::move(apache.options));
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.plan.inputs = std::move(obs.inputs);
   if (options.diffs) r.diffs = predict_diffs(r.plan, fs);
@@ -87,7 +94,7 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& cl
 
 Report apply(const Manifest& manifest, Services& sv, const ApplyOptions& options) {
   if (options.dry_run) {
-    Report r = plan_only(manifest, sv.fs, sv.clock, options);
+    Report r = plan_only(manifest, sv.fs, sv.clock, sv.runner, options);
     r.command = "apply";
     return r;
   }

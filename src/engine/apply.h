@@ -26,6 +26,9 @@ struct ApplyOptions {
   bool diffs = false;                    // fill Report::diffs (an Ansible --diff wants them; they cost memory)
   // Called as keys are generated (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
+  // Called with each warning about the run as a whole (not about one site:
+  // e.g. the Apache binary could not be asked, engine/apache_probe.h); may be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 // Observes, plans and (unless dry_run) applies. Never throws; every failure
@@ -33,6 +36,9 @@ struct ApplyOptions {
 Report apply(const Manifest& manifest, Services& services, const ApplyOptions& options);
 
 // Plans without applying (plan and --dry-run): writes nothing, takes no lock.
-Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& clock, const ApplyOptions& options);
+// `runner` only asks the Apache binary what it has compiled in and its
+// version (engine/apache_probe.h), which writes nothing either.
+Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& clock, CommandRunner& runner,
+                 const ApplyOptions& options);
 
 }  // namespace ecert

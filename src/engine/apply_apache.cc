@@ -46,11 +46,16 @@ void roll_back(ApplyRun& run, ApacheStep step) {
     }
 }
 
-// Handshakes until the served chain matches, for a while: a graceful
-// restart returns before Apache's new children serve the new files.
+// How long verify waits for the served chain to match: a graceful restart
+// returns before Apache's new children serve the new files, and after
+// `apachectl stop; apachectl start` a loaded server may take seconds to listen.
+constexpr int kVerifyAttempts = 120;  // every 250 ms: 30 s
+static_assert(kVerifyAttempts * 250 == 30000);
+
+// Handshakes until the served chain matches, for a while.
 SiteVerify verify_site(ApplyRun& run, const Site& site) {
   ServedFacts served;
-  for (int attempt = 0; attempt < 40; ++attempt) {
+  for (int attempt = 0; attempt < kVerifyAttempts; ++attempt) {
     served = run.services.tls.probe(site, std::chrono::milliseconds(3000));
     if (served.matches) break;
     run.services.clock.sleep_for(std::chrono::milliseconds(250));

@@ -487,8 +487,9 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   CaCache cas(in);
 
   std::optional<apache::VhostIndex> vhosts;
-  apache::LoadOptions apache_options;  // compiled-in modules and version: the defaults (Debian 12's apache2)
-  apache_options.defines = apache::defines_in_argv(manifest.apache.configtest);
+  apache::LoadOptions apache_options;
+  if (options.apache) apache_options = *options.apache;
+  else apache_options.defines = apache::defines_in_argv(manifest.apache.configtest);
   if (auto loaded = apache::load_config(fs, manifest.apache.config, apache_options)) {
     auto config = std::make_shared<const apache::Config>(std::move(*loaded));
     obs.apache_config = config;
@@ -527,9 +528,9 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
 }
 
 Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir,
-                            std::time_t now) {
+                            std::time_t now, std::optional<apache::LoadOptions> apache) {
   const FactsCache cache = read_facts_cache(fs, state_dir);
-  Observed obs = observe(manifest, fs, ObserveOptions{now, &cache, state_dir});
+  Observed obs = observe(manifest, fs, ObserveOptions{now, &cache, state_dir, std::move(apache)});
   obs.facts = FactsUse{};  // what it used of the cache is apply's business
   return obs;
 }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <ctime>
+#include <optional>
 
+#include "apache/sections.h"
 #include "engine/facts_cache.h"
 #include "engine/observed.h"
 #include "manifest/model.h"
@@ -18,6 +20,10 @@ struct ObserveOptions {
   // Where the record of what Apache was last restarted with is kept
   // (engine/installed.h); empty: none is read and SiteFacts::installed stays unset.
   fs::path state_dir;
+  // What Apache knows before it reads its config (engine/apache_probe.h:
+  // probe_apache). Unset: the -D names of apache.configtest with the
+  // defaults of apache::LoadOptions.
+  std::optional<apache::LoadOptions> apache = std::nullopt;
 };
 
 // Observes every site of `manifest`. Problems with one site are facts
@@ -25,8 +31,9 @@ struct ObserveOptions {
 Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOptions& options);
 
 // observe() helped by the facts cache under `state_dir`, which it only reads
-// (plan, status); the cache is released before it returns.
+// (plan, status); the cache is released before it returns. `apache`: see
+// ObserveOptions::apache.
 Observed observe_with_cache(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir,
-                            std::time_t now = 0);
+                            std::time_t now = 0, std::optional<apache::LoadOptions> apache = std::nullopt);
 
 }  // namespace ecert

@@ -1,13 +1,16 @@
 #include "engine/status.h"
 
+#include "engine/apache_probe.h"
 #include "engine/observe.h"
 
 namespace ecert {
 
 StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const Clock& clock, TlsProbe& tls,
-                            const std::string& manifest_arg, const fs::path& state_dir) {
+                            CommandRunner& runner, const std::string& manifest_arg, const fs::path& state_dir) {
   StatusReport r;
-  r.observed = observe_with_cache(manifest, fs, state_dir, clock.now());
+  ApacheProbe apache = probe_apache(manifest.apache, runner);
+  if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
+  r.observed = observe_with_cache(manifest, fs, state_dir, clock.now(), std::move(apache.options));
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   r.observed.inputs.clear();  // a saved plan's business, not status's
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {

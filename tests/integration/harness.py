@@ -11,10 +11,11 @@ TestPKI(dir)
     able to sign a CSR the way the CA would (``issue``). CA keys are EC P-256
     (fast); leaf keys are whatever the CSR carries.
 
-ApacheSandbox(root_dir, layout="simple"|"debian")
-    A private Apache httpd instance listening on 127.0.0.1:<free port>, either
-    shaped like the CA guide's /usr/local/apache ("simple") or like Debian's
-    /etc/apache2 driven through the real apache2ctl ("debian").
+ApacheSandbox(root_dir, layout="simple"|"debian"|"redhat")
+    A private Apache httpd instance listening on 127.0.0.1:<free port>,
+    shaped like the CA guide's /usr/local/apache ("simple"), like Debian's
+    /etc/apache2 driven through the real apache2ctl ("debian"), or like Red
+    Hat's /etc/httpd ("redhat").
 
 served_chain(), verify_handshake(), wait_for_served()
     Look at what a running sandbox serves, through ``openssl s_client``.
@@ -723,6 +724,19 @@ class ApacheSandbox:
       Apache is driven as `apache2ctl ...` with APACHE_CONFDIR=<root>/etc/apache2 in the environment
       (apache2ctl sources $APACHE_CONFDIR/envvars and adds -d $APACHE_CONFDIR); pass env() to ecertctl.
 
+    layout="redhat" (RHEL/Rocky/Alma's /etc/httpd, as the httpd and mod_ssl packages install it):
+        <root>/etc/httpd/conf/httpd.conf  ServerRoot "<root>/etc/httpd", Include conf.modules.d/*.conf,
+                                          IncludeOptional conf.d/*.conf (no plain-HTTP Listen)
+        <root>/etc/httpd/conf.modules.d/  00-base.conf, 00-mpm.conf (LoadModule lines), 00-ssl.conf (mod_ssl)
+        <root>/etc/httpd/conf.d/ssl.conf  Listen 127.0.0.1:<port> https, SSLPassPhraseDialog, SSLSessionCache,
+                                          and <VirtualHost _default_:<port>> with the default SSL directives
+                                          (localhost.crt / localhost.key, self-signed)
+        <root>/etc/httpd/conf.d/<site>.conf  add_vhost's default: each site in its own file
+        <root>/etc/httpd/logs -> ../../var/log/httpd, run -> ../../run/httpd (links, as on Red Hat)
+        <root>/etc/pki/tls/private, certs, csr; <root>/var/www/html/index.html
+      Apache is driven as `/usr/sbin/apache2 -d <root>/etc/httpd -f conf/httpd.conf ...` (Debian's
+      binary with Red Hat's tree; `httpd -t` and `apachectl graceful` on a real Red Hat server).
+
     Both run as User/Group www-data (the parent stays root, as on a real server;
     keys are read by the root parent). Encrypted keys: see set_passphrase().
     """
@@ -734,8 +748,8 @@ class ApacheSandbox:
         port: int | None = None,
         server_name: str = "localhost",
     ):
-        if layout not in ("simple", "debian"):
-            raise ValueError(f"layout must be 'simple' or 'debian', not {layout!r}")
+        if layout not in ("simple", "debian", "redhat"):
+            raise ValueError(f"layout must be 'simple', 'debian' or 'redhat', not {layout!r}")
         self.root = Path(root_dir).resolve()
         self.layout = layout
         self.port = port or free_port()
@@ -749,6 +763,8 @@ class ApacheSandbox:
         self._write_passphrase_helper()
         if layout == "simple":
             self._init_simple(server_name)
+        elif layout == "redhat":
+            self._init_redhat(server_name)
         else:
             self._init_debian(server_name)
 
@@ -979,6 +995,116 @@ class ApacheSandbox:
         _write(c / "conf-available" / "servername.conf", f"ServerName {server_name}\n")
         self._enable(c / "conf-enabled" / "servername.conf", "../conf-available/servername.conf")
 
+    def _init_redhat(self, server_name: str) -> None:
+        r = self.root
+        self.server_root = r / "etc" / "httpd"
+        self.conf_dir = self.server_root
+        self.config_path = self.server_root / "conf" / "httpd.conf"
+        self.ssl_conf_path = self.server_root / "conf.d" / "ssl.conf"
+        self.ports_file = self.ssl_conf_path
+        self.default_vhost_file = self.ssl_conf_path
+        self.key_dir = r / "etc" / "pki" / "tls" / "private"
+        self.cert_dir = r / "etc" / "pki" / "tls" / "certs"
+        self.csr_dir = r / "etc" / "pki" / "tls" / "csr"
+        self.docroot = r / "var" / "www" / "html"
+        self.log_dir = r / "var" / "log" / "httpd"
+        self.run_dir = r / "run" / "httpd"
+        self.pid_file = self.run_dir / "httpd.pid"
+        self.error_log_path = self.log_dir / "error_log"
+        self.apachectl = None
+        for d in (self.key_dir, self.cert_dir, self.csr_dir, self.docroot, self.log_dir, self.run_dir,
+                  self.server_root / "conf.modules.d", self.server_root / "conf.d"):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.key_dir, 0o700)
+        self._enable(self.server_root / "logs", "../../var/log/httpd")
+        self._enable(self.server_root / "run", "../../run/httpd")
+        _write(self.docroot / "index.html", "<html><body>ecertctl sandbox</body></html>\n")
+        _write(
+            self.config_path,
+            "# This is the main Apache HTTP server configuration file (Red Hat layout, ecertctl sandbox).\n"
+            f'ServerRoot "{self.server_root}"\n'
+            "# Listen 80 is left out: the sandbox serves TLS only (conf.d/ssl.conf).\n"
+            "Include conf.modules.d/*.conf\n"
+            f"User {APACHE_RUN_USER}\n"
+            f"Group {APACHE_RUN_GROUP}\n"
+            "ServerAdmin root@localhost\n"
+            f"ServerName {server_name}\n"
+            "DefaultRuntimeDir run\n"
+            "PidFile run/httpd.pid\n"
+            "<Directory />\n    AllowOverride none\n    Require all denied\n</Directory>\n"
+            f'DocumentRoot "{self.docroot}"\n'
+            f'<Directory "{self.docroot}">\n    Options Indexes FollowSymLinks\n    AllowOverride None\n'
+            "    Require all granted\n</Directory>\n"
+            "<IfModule dir_module>\n    DirectoryIndex index.html\n</IfModule>\n"
+            'ErrorLog "logs/error_log"\n'
+            "LogLevel warn\n"
+            "<IfModule mime_module>\n    TypesConfig /etc/mime.types\n</IfModule>\n"
+            "AddDefaultCharset UTF-8\n"
+            "GracefulShutdownTimeout 3\n"
+            "\n"
+            "# Load config files in the \"/etc/httpd/conf.d\" directory, if any.\n"
+            "IncludeOptional conf.d/*.conf\n",
+        )
+        mods = self.server_root / "conf.modules.d"
+        base = [(n, so) for n, so in SANDBOX_MODULES if n not in ("mpm_event", "ssl")]
+        _write(mods / "00-base.conf",
+               "# This file loads most of the modules included with the Apache HTTP Server itself.\n"
+               + "".join(f"LoadModule {n}_module {APACHE_MODULES_DIR}/{so}\n" for n, so in base))
+        _write(mods / "00-mpm.conf",
+               f"LoadModule mpm_event_module {APACHE_MODULES_DIR}/mod_mpm_event.so\n"
+               "<IfModule mpm_event_module>\n    StartServers 1\n    ServerLimit 2\n    ThreadsPerChild 4\n"
+               "    MaxRequestWorkers 8\n</IfModule>\n")
+        _write(mods / "00-ssl.conf", f"LoadModule ssl_module {APACHE_MODULES_DIR}/mod_ssl.so\n")
+        key, cert = self.key_dir / "localhost.key", self.cert_dir / "localhost.crt"
+        gen_key(key, kind="ec")
+        _openssl("req", "-new", "-x509", "-key", str(key), "-out", str(cert), "-days", "30",
+                 "-subj", "/CN=localhost", "-config", _minimal_req_config(), "-addext", "subjectAltName=DNS:localhost")
+        self.default_cert = cert
+        _write(
+            self.ssl_conf_path,
+            "#\n# When we also provide SSL we have to listen to the\n# standard HTTP port (see above) and to the HTTPS port\n#\n"
+            f"Listen 127.0.0.1:{self.port} https\n"
+            "\n"
+            "##\n##  SSL Global Context\n##\n"
+            "# Red Hat ships exec:/usr/libexec/httpd-ssl-pass-dialog; the sandbox's helper prints the\n"
+            "# passphrase from a 0600 file instead.\n"
+            f"SSLPassPhraseDialog exec:{self.passphrase_helper}\n"
+            "SSLSessionCache         shmcb:run/sslcache(512000)\n"
+            "SSLSessionCacheTimeout  300\n"
+            "SSLCryptoDevice builtin\n"
+            "\n"
+            "##\n## SSL Virtual Host Context\n##\n"
+            f"<VirtualHost _default_:{self.port}>\n"
+            "\n"
+            "# Use separate log files for the SSL virtual host; note that LogLevel\n"
+            "# is not inherited from httpd.conf.\n"
+            "ErrorLog logs/ssl_error_log\n"
+            "LogLevel warn\n"
+            "\n"
+            "SSLEngine on\n"
+            "SSLHonorCipherOrder on\n"
+            "SSLCipherSuite HIGH:!aNULL\n"
+            "SSLProxyCipherSuite HIGH:!aNULL\n"
+            "\n"
+            "#   Server Certificate:\n"
+            f"SSLCertificateFile {cert}\n"
+            "\n"
+            "#   Server Private Key:\n"
+            f"SSLCertificateKeyFile {key}\n"
+            "\n"
+            "#   Server Certificate Chain:\n"
+            f"#SSLCertificateChainFile {self.cert_dir}/server-chain.crt\n"
+            "\n"
+            '<FilesMatch "\\.(cgi|shtml|phtml|php)$">\n'
+            "    SSLOptions +StdEnvVars\n"
+            "</FilesMatch>\n"
+            'BrowserMatch "MSIE [2-5]" \\\n'
+            "         nokeepalive ssl-unclean-shutdown \\\n"
+            "         downgrade-1.0 force-response-1.0\n"
+            "\n"
+            "</VirtualHost>\n",
+        )
+
     @staticmethod
     def _enable(link: Path, target: str) -> None:
         if not link.is_symlink():
@@ -993,17 +1119,22 @@ class ApacheSandbox:
         self.ports.add(port)
         if self.layout == "simple":
             _append(self.ports_file, f"Listen 127.0.0.1:{port}\n")
+        elif self.layout == "redhat":
+            _append(self.ports_file, f"Listen 127.0.0.1:{port} https\n")
         else:
             _append(self.ports_file, f"<IfModule ssl_module>\n\tListen 127.0.0.1:{port}\n</IfModule>\n")
 
     def vhost_file_path(self, file: str | os.PathLike | None, server_name: str) -> Path:
         """Where add_vhost writes: simple: conf/extra/httpd-ssl.conf by default,
         relative names under conf/; debian: sites-available/<server_name>.conf
-        by default, relative names under etc/apache2/."""
+        by default, relative names under etc/apache2/; redhat:
+        conf.d/<server_name>.conf by default, relative names under etc/httpd/."""
         if file is None:
             if self.layout == "simple":
                 return self.ssl_conf_path
             safe = server_name.replace("*", "_wildcard_")
+            if self.layout == "redhat":
+                return self.conf_dir / "conf.d" / f"{safe}.conf"
             return self.conf_dir / "sites-available" / f"{safe}.conf"
         p = Path(file)
         return p if p.is_absolute() else self.conf_dir / p
@@ -1094,11 +1225,17 @@ class ApacheSandbox:
             e["APACHE_STARTED_BY_SYSTEMD"] = "true"
         return e
 
+    def _httpd_argv(self) -> list[str]:
+        """The Apache binary with the options that choose this sandbox's config."""
+        if self.layout == "redhat":
+            return [APACHE_BIN, "-d", str(self.server_root), "-f", "conf/httpd.conf"]
+        return [APACHE_BIN, "-f", str(self.config_path)]
+
     def configtest_argv(self) -> list[str]:
         """apache.configtest for a manifest driving this sandbox."""
         if self.layout == "debian":
             return [APACHE2CTL, "configtest"]  # needs env()
-        return [APACHE_BIN, "-f", str(self.config_path), "-t"]
+        return [*self._httpd_argv(), "-t"]
 
     def restart_argv_list(self, style: str = "graceful") -> list[list[str]]:
         """apache.restart for a manifest driving this sandbox. style
@@ -1112,7 +1249,9 @@ class ApacheSandbox:
                 return [[APACHE2CTL, "graceful"]]
             return [[APACHE2CTL, "stop"], [APACHE2CTL, "start"]]
         if style == "graceful":
-            return [[APACHE_BIN, "-f", str(self.config_path), "-k", "graceful"]]
+            return [[*self._httpd_argv(), "-k", "graceful"]]
+        if self.layout == "redhat":
+            raise ValueError("the redhat sandbox restarts gracefully only (apachectl graceful on Red Hat)")
         return [[str(self.apachectl), "stop"], [str(self.apachectl), "start"]]
 
     def manifest_apache(self, style: str = "graceful", timeout: int = 30) -> dict:
@@ -1135,10 +1274,11 @@ class ApacheSandbox:
 
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         """Run the layout's control command: apache2ctl <args> (debian, with
-        env()) or apache2 -f <conf> <args> (simple)."""
+        env()), apache2 -f <conf> <args> (simple) or apache2 -d <server root>
+        -f conf/httpd.conf <args> (redhat)."""
         if self.layout == "debian":
             return run([APACHE2CTL, *args], env=self.env(), timeout=timeout)
-        return run([APACHE_BIN, "-f", str(self.config_path), *args], timeout=timeout)
+        return run([*self._httpd_argv(), *args], timeout=timeout)
 
     def configtest(self) -> subprocess.CompletedProcess:
         return self.ctl("configtest") if self.layout == "debian" else self.ctl("-t")

@@ -4,7 +4,11 @@ sandbox root, Apache and manifest: first run creates keys and CSRs, the run
 after the CA issued serves the certificates (restart by ecertctl on two hosts,
 by the role's handler on the third), the next run changes nothing, --check
 writes nothing, --check --diff shows the vhost edit, and a bad manifest fails
-the task with its file:line:column message."""
+the task with its file:line:column message. While the plays that create keys
+and install certificates run, the command line of every process on the
+machine is sampled: the passphrase, given as ecert_passphrases, is on none
+(the task's environment: keyword would have put it on /bin/sh -c's), and the
+role refuses a passphrase in ecert_environment."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import harness as h
 from e2e import PASSPHRASE, E2ECase
+from test_security import ArgvSampler
 
 ANSIBLE_DIR = h.REPO_ROOT / "integrations" / "ansible"
 PLAYBOOK = ANSIBLE_DIR / "playbook.yml"
@@ -55,6 +60,16 @@ def ansible_env(tmp: Path) -> dict[str, str]:
         "ANSIBLE_GALAXY_SERVER_LIST": "",
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
     }
+
+
+@unittest.skipUnless(shutil.which("ansible-doc"), "ansible-doc not installed (apt-get install ansible)")
+class ModuleDocumentationTest(h.IntegrationTestCase, unittest.TestCase):
+    def test_ansible_doc_renders_the_module_and_its_passphrases_option(self):
+        cp = h.run(["ansible-doc", "-t", "module", "hkpost.ecert.ecert"], env=ansible_env(self.tmp), timeout=60)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        text = " ".join(cp.stdout.split())
+        self.assertIn("passphrases", text)
+        self.assertIn("Never through the task's `environment' keyword", text)
 
 
 @unittest.skipUnless(shutil.which("ansible-playbook"), "ansible-playbook not installed (apt-get install ansible)")
@@ -105,8 +120,7 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
                 "sites": [site],
             })
             env = {"ECERTCTL_STATE_DIR": str(root / "state")}
-            if pass_src == "env":
-                env["ECERT_KEY_PASSPHRASE"] = PASSPHRASE
+            passphrases = {"ECERT_KEY_PASSPHRASE": PASSPHRASE} if pass_src == "env" else {}
             if layout == "debian":
                 env.update({k: v for k, v in sb.env({}).items()})
             inventory_hosts[name] = {
@@ -118,6 +132,7 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
                 "ecert_restart": restart,
                 "ecert_restart_commands": sb.restart_argv_list(),
                 "ecert_environment": env,
+                "ecert_passphrases": passphrases,
             }
             self.hosts[name] = dict(sb=sb, server=server, root=root, mdir=mdir, site=site,
                                     manifest=manifest, restart=restart)
@@ -150,12 +165,24 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
     def snapshot_all(self) -> dict:
         return self.snapshot(*(v["root"] for v in self.hosts.values()))
 
+    def assert_no_passphrase_in_any_argv(self, sampler: ArgvSampler, ecertctl_ran: bool = True) -> None:
+        secret = PASSPHRASE.encode()
+        leaks = [a.replace(b"\0", b" ")[:200] for a in sampler.seen if secret in a]
+        self.assertEqual(leaks, [], "the passphrase was on a command line")
+        # The sampler saw the processes that used to carry it: the module's
+        # /bin/sh -c line, and ecertctl itself.
+        self.assertTrue(any(b"/bin/sh\0-c\0" in a and b"AnsiballZ_ecert.py" in a for a in sampler.seen))
+        if ecertctl_ran:
+            self.assertTrue(any(a.startswith(h.ecertctl_path().encode() + b"\0apply\0") for a in sampler.seen))
+
     def test_fleet_converges_idempotent_check_diff_and_bad_manifest(self):
         pids = {n: v["sb"].pid() for n, v in self.hosts.items()}
 
         # 1. Nothing yet: keys and CSRs created on every host; pending is not a failure.
-        out = self.playbook()
+        with ArgvSampler() as sampler:
+            out = self.playbook()
         self.assert_recap(out, changed=True, failed=0)
+        self.assert_no_passphrase_in_any_argv(sampler)
         self.assertNotIn("RUNNING HANDLER", out, "no restart while only keys/CSRs were created")
         for n, v in self.hosts.items():
             key = v["mdir"] / "ssl.key/site.key"
@@ -188,8 +215,10 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
 
         # 3. The real run serves the certificates: ecertctl restarts web1/web3,
         #    the role's handler restarts web2.
-        out = self.playbook("--diff")
+        with ArgvSampler() as sampler:
+            out = self.playbook("--diff")
         self.assert_recap(out, changed=True, failed=0)
+        self.assert_no_passphrase_in_any_argv(sampler)
         self.assertIn("RUNNING HANDLER [ecert : restart apache]", out)
         handler_hosts = set(re.findall(r"changed: \[(\w+)\] => \(item=", out))
         self.assertEqual(handler_hosts, {"web2"}, out)
@@ -210,19 +239,27 @@ class AnsiblePlaybookTest(E2ECase, unittest.TestCase):
         self.assertEqual(stable(after), stable(before))
         self.assertEqual({n: v["sb"].pid() for n, v in self.hosts.items()}, pids)
 
-        # 5. A bad manifest on one host fails that task with file:line:col; the others are fine.
+        # 5. A bad manifest on one host fails that task with file:line:col; a
+        #    passphrase in ecert_environment (where Ansible would put it on a
+        #    command line) fails another before anything runs; the third is fine.
         bad = self.hosts["web3"]["mdir"] / "bad.yaml"
         good_text = self.hosts["web3"]["manifest"].read_text()
         bad.write_text(good_text.replace('feature: "standard"', 'feature: "gold"'))
         line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if '"gold"' in l)
         inv = json.loads(self.inventory.read_text())
         inv["ecert_servers"]["hosts"]["web3"]["ecert_manifest"] = str(bad)
+        web1 = inv["ecert_servers"]["hosts"]["web1"]
+        web1["ecert_environment"].update(web1.pop("ecert_passphrases"))
         self.inventory.write_text(json.dumps(inv))
-        out = self.playbook(expect_rc=2)
+        with ArgvSampler() as sampler:
+            out = self.playbook(expect_rc=2)
         recap = parse_recap(out)
         self.assertEqual(recap["web3"]["failed"], 1, out)
-        self.assertEqual(recap["web1"]["failed"], 0, out)
+        self.assertEqual(recap["web1"]["failed"], 1, out)
         self.assertEqual(recap["web2"]["failed"], 0, out)
+        self.assertRegex(out, r"fatal: \[web1\]: FAILED!.*ecert_environment names ECERT_KEY_PASSPHRASE.*"
+                              r"Move it to ecert_passphrases")
+        self.assert_no_passphrase_in_any_argv(sampler, ecertctl_ran=False)
         self.assertRegex(out, rf"fatal: \[web3\]: FAILED!.*{re.escape(str(bad))}:{line}:\d+: error: 'feature' must be")
 
     def test_module_options_sites_and_restart_false_report_restart_needed(self):

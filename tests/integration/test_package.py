@@ -26,7 +26,10 @@ from test_ansible import PLAYBOOK, ansible_env
 
 REPO = h.REPO_ROOT
 COMPLETION = "usr/share/bash-completion/completions/ecertctl"
-UNITS = ("ecertctl.service", "ecertctl.timer", "ecertctl-status.service", "ecertctl-status.timer")
+UNITS = ("ecertctl.service", "ecertctl.timer", "ecertctl-status.service", "ecertctl-status.timer",
+         "ecertctl@.service", "ecertctl@.timer")
+# The instance units as systemd loads them for an instance named "shop".
+INSTANCE_UNITS = ("ecertctl@shop.service", "ecertctl@shop.timer")
 SUBCOMMANDS = ("validate", "plan", "apply", "status", "csr", "rotate")
 
 
@@ -189,7 +192,8 @@ class PackageTest(unittest.TestCase):
         unit_dir = ROOT / "lib/systemd/system"
         self.assertEqual(sorted(p.name for p in unit_dir.iterdir()), sorted(UNITS))
         # ExecStart names /usr/bin/ecertctl: the host sees the package's /usr.
-        cp = h.run(h.in_mount_namespace(["systemd-analyze", "verify", *(unit_dir / u for u in UNITS)],
+        units = [u for u in UNITS if "@." not in u] + list(INSTANCE_UNITS)
+        cp = h.run(h.in_mount_namespace(["systemd-analyze", "verify", *(unit_dir / u for u in units)],
                                         self.tmp / "ns", overlays={"/usr": ROOT / "usr"}))
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertNotIn("ecertctl", cp.stdout + cp.stderr)
@@ -206,8 +210,8 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(apply["Type"], ["oneshot"])
         self.assertEqual(apply["ExecStart"], ["/usr/bin/ecertctl apply -f /etc/ecertctl/ecert.yaml"])
         self.assertEqual(apply["ProtectSystem"], ["strict"])
-        self.assertEqual(set(apply["ReadWritePaths"][0].split()), {"-/etc/ssl", "-/etc/ecertctl", "-/etc/apache2",
-                                                                   "-/etc/httpd"})
+        self.assertEqual(set(apply["ReadWritePaths"][0].split()), {"-/etc/ssl", "-/etc/pki/tls", "-/etc/ecertctl",
+                                                                   "-/etc/apache2", "-/etc/httpd"})
         self.assertEqual((apply["StateDirectory"], apply["StateDirectoryMode"]), (["ecertctl"], ["0700"]))
         for key in ("PrivateTmp", "NoNewPrivileges", "PrivateDevices"):
             self.assertEqual(apply[key], ["yes"], key)
@@ -217,6 +221,19 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(timer["OnCalendar"], ["*-*-* 00,12:00:00"])
         self.assertEqual(timer["Persistent"], ["true"])
         self.assertIn("RandomizedDelaySec", timer)
+        # One Apache instance of several: its own manifest, state directory and passphrase file.
+        instance, instance_timer = settings("ecertctl@.service"), settings("ecertctl@.timer")
+        self.assertEqual(instance["ExecStart"],
+                         ["/usr/bin/ecertctl apply -f /etc/ecertctl/%i.yaml --state-dir /var/lib/ecertctl/%i"])
+        self.assertEqual((instance["StateDirectory"], instance["StateDirectoryMode"]), (["ecertctl/%i"], ["0700"]))
+        self.assertEqual(instance["EnvironmentFile"], ["-/etc/default/ecertctl-%i"])
+        self.assertEqual(instance["ConditionPathExists"], ["/etc/ecertctl/%i.yaml"])
+        self.assertLessEqual(set(apply["ReadWritePaths"][0].split()), set(instance["ReadWritePaths"][0].split()))
+        hardening = ("ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "NoNewPrivileges",
+                     "SystemCallFilter", "CapabilityBoundingSet", "RestrictAddressFamilies")
+        self.assertEqual({k: instance[k] for k in hardening}, {k: apply[k] for k in hardening})
+        self.assertEqual({k: instance_timer[k] for k in ("OnCalendar", "Persistent", "RandomizedDelaySec")},
+                         {k: timer[k] for k in ("OnCalendar", "Persistent", "RandomizedDelaySec")})
         status, status_timer = settings("ecertctl-status.service"), settings("ecertctl-status.timer")
         self.assertEqual(status["ExecStart"], ["/usr/bin/ecertctl status -f /etc/ecertctl/ecert.yaml "
                                                "--textfile-dir /var/lib/prometheus/node-exporter"])

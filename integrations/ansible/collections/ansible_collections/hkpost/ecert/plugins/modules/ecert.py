@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: ecert
 short_description: Apply Hongkong Post e-Cert server certificates to Apache with ecertctl
 description:
-  - Runs C(ecertctl apply -f MANIFEST --format ansible) on the managed host and reports
+  - >-
+    Runs C(ecertctl apply -f MANIFEST --format ansible) on the managed host and reports
     what it did: keys and CSRs created, certificates picked up, chain files and
     C(<VirtualHost>) directives written, Apache restarted.
   - In check mode runs C(ecertctl plan --format ansible) instead, which writes nothing
@@ -19,9 +20,11 @@ description:
   - In diff mode returns the before/after of the chain and vhost files that change
     (predicted in check mode). Key material is never part of a diff.
   - A site waiting for the CA (I(pending)) is neither a change nor a failure.
-  - The key passphrase is never a module argument. Give it through the task's
-    C(environment) (the variable the manifest names, e.g. C(ECERT_KEY_PASSPHRASE)),
-    or use C(passphrase: {file: ...}) in the manifest.
+  - >-
+    Give the key passphrase with I(passphrases) (the variable the manifest names, from
+    Ansible Vault), or use C(passphrase: {file: ...}) in the manifest. Never through the
+    task's C(environment) keyword, which Ansible writes into the C(/bin/sh -c) command
+    line of the module's process, where every user of the host can read it in /proc.
 version_added: "1.0.0"
 author: ecertctl maintainers
 requirements:
@@ -52,9 +55,24 @@ options:
     description: The ecertctl executable, a name looked up on PATH or an absolute path.
     type: str
     default: ecertctl
+  passphrases:
+    description:
+      - >-
+        Environment variables for ecertctl alone, by name: the passphrase variables the manifest
+        names (C(passphrase: {env: NAME})), e.g.
+        C({ECERT_KEY_PASSPHRASE: "{{ vault_ecert_key_passphrase }}"}).
+      - >-
+        The module puts them into the environment of the ecertctl process it starts, never on a
+        command line; their values are masked in every result and log (no_log). ecertctl in turn
+        keeps them from the commands it runs (configtest, restart).
+      - Ansible hands module arguments to the module in a file of its private temporary directory
+        (or on stdin with pipelining), not on a command line.
+    type: dict
+    default: {}
 notes:
   - Supports check mode and diff mode.
-  - Exit status 1 of ecertctl (a bad manifest, or a site with an error) fails the task;
+  - >-
+    Exit status 1 of ecertctl (a bad manifest, or a site with an error) fails the task;
     the other sites still converge and are reported in C(sites).
 """
 
@@ -62,8 +80,8 @@ EXAMPLES = r"""
 - name: Apply the e-Cert manifest
   hkpost.ecert.ecert:
     manifest: /etc/ecertctl/ecert.yaml
-  environment:
-    ECERT_KEY_PASSPHRASE: "{{ vault_ecert_key_passphrase }}"
+    passphrases:
+      ECERT_KEY_PASSPHRASE: "{{ vault_ecert_key_passphrase }}"
 
 - name: Apply two sites, restart from a handler
   hkpost.ecert.ecert:
@@ -112,8 +130,11 @@ command:
 
 import json
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def build_argv(exe, params, check_mode):
@@ -140,10 +161,16 @@ def main():
             restart=dict(type="bool", default=True),
             state_dir=dict(type="path"),
             ecertctl=dict(type="str", default="ecertctl"),
+            passphrases=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    passphrases = params["passphrases"] or {}
+    for name, value in passphrases.items():
+        if not ENV_NAME.match(name) or not isinstance(value, str):
+            module.fail_json(msg="passphrases: %r must be an environment variable name with a string value" % name,
+                             changed=False)
 
     exe = params["ecertctl"]
     if os.sep in exe:
@@ -153,7 +180,9 @@ def main():
         exe = module.get_bin_path(exe, required=True)
 
     argv = build_argv(exe, params, module.check_mode)
-    rc, stdout, stderr = module.run_command(argv, check_rc=False)
+    # The passphrases go into ecertctl's environment only (subprocess's env),
+    # never into argv.
+    rc, stdout, stderr = module.run_command(argv, check_rc=False, environ_update=passphrases)
 
     result = dict(changed=False, command=argv, rc=rc, restart_needed=False, restarted=False)
     try:

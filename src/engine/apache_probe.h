@@ -1,0 +1,52 @@
+// What Apache's own binary says about the inputs of section evaluation that
+// its configuration does not: the modules compiled in (`apache2 -l`) and its
+// version (`apache2 -v`), asked of the binary that apache.configtest runs.
+// Both flags make httpd print and exit before it reads any configuration, so
+// asking writes nothing, also from plan and status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apache/sections.h"
+#include "manifest/model.h"
+#include "util/process.h"
+
+namespace ecert {
+
+struct ApacheProbe {
+  // Ready for apache::load_config: the -D names of apache.configtest, and the
+  // compiled-in modules and version the binary printed (where it did not:
+  // the documented defaults, Debian 12's modules and a 2.4 of unknown patch
+  // level).
+  apache::LoadOptions options;
+  // "" when the binary answered both questions; else one sentence for the
+  // operator: what could not be learnt, why, and what stands in for it.
+  std::string warning;
+};
+
+// The commands that would print `flag` ("-l" or "-v") from the Apache binary
+// that `configtest` runs, most likely first; the caller runs them in order
+// until one answers. The -d, -f, -C, -c and -D options of `configtest` are
+// kept (with their values) and the action (-t, configtest, -k graceful, ...)
+// is replaced by `flag`. A leading `env NAME=VALUE ...` stays in front.
+// - [httpd|apache2, ...]: that binary.
+// - [apache2ctl|apachectl, ...] (also apache2ctl-INSTANCE): the binary beside
+//   the script, then on PATH (apache2, then httpd for apache2ctl; httpd, then
+//   apache2 for apachectl); only on PATH when the script is named without a
+//   directory. The script itself is not run: Debian's apache2ctl creates its
+//   run and lock directories first.
+// Returns an empty list when argv[0] (after env) is none of these (a wrapper
+// script ecertctl cannot see through).
+std::vector<std::vector<std::string>> apache_binary_queries(const std::vector<std::string>& configtest,
+                                                            const std::string& flag);
+
+// Asks the binary behind `apache.configtest` (see apache_binary_queries),
+// through `runner` with apache.environment and apache.timeout, for its
+// compiled-in modules and then, of the binary that answered, its version.
+// Never fails: whatever cannot be learnt (no binary found, a non-zero exit, a
+// timeout, output that does not parse) keeps its default and is named in
+// ApacheProbe::warning.
+ApacheProbe probe_apache(const ApacheSpec& apache, CommandRunner& runner);
+
+}  // namespace ecert
