@@ -80,13 +80,18 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, Sys
   return narrowed;
 }
 
+std::string host_name() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? std::string(name) : std::string("localhost");
+}
+
 ApplyOptions apply_options(const CommonOptions& opt) {
   ApplyOptions o;
+  o.host = host_name();
   o.manifest_arg = opt.manifest;
   o.state_dir = opt.state_dir;
   o.narrowed = !opt.sites.empty();
   o.diffs = opt.format == "ansible";
-  o.warn = [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; };
   return o;
 }
 

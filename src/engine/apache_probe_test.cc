@@ -246,7 +246,6 @@ sites:
     o.dry_run = dry_run;
     o.restart = false;
     o.lock_wait = std::chrono::seconds(0);
-    o.warn = [this](const std::string& text) { warnings.push_back(text); };
     return o;
   }
 };
@@ -279,19 +278,20 @@ TEST_CASE("plan, apply --dry-run and apply evaluate sections with what the binar
   CHECK_FALSE(applied.failed());
   CHECK(w.fs.read_file("/srv/httpd/conf/httpd.conf")->find("SSLCertificateFile /srv/a.cer") != std::string::npos);
   CHECK(w.runner.calls() == std::vector<std::string>{kAsked[0], kAsked[1], "/srv/httpd/bin/apachectl configtest"});
-  CHECK(w.warnings.empty());
+  CHECK(applied.warnings.empty());
 }
 
-TEST_CASE("plan and apply without an answer: the defaults, and the warning goes to ApplyOptions::warn") {
+TEST_CASE("plan and apply without an answer: the defaults, and the warning is in the report") {
   World w;  // neither httpd nor apache2 beside apachectl
   const Report plan = plan_only(w.manifest, w.fs, w.clock, w.runner, w.options(true));
   CHECK(vhost_change(plan).action == Action::kError);
   CHECK(vhost_change(plan).reason.find("does not read it (<IfModule mod_ssl.c>") != std::string::npos);
   const Report applied = apply(w.manifest, w.services, w.options(false));
   CHECK(vhost_change(applied).action == Action::kError);
-  REQUIRE(w.warnings.size() == 2);
-  CHECK(w.warnings[0] == w.warnings[1]);
-  CHECK(w.warnings[0].find("cannot ask Apache which modules it has compiled in (command not found: "
+  REQUIRE(plan.warnings.size() == 1);
+  REQUIRE(applied.warnings.size() == 1);
+  CHECK(plan.warnings[0] == applied.warnings[0]);
+  CHECK(plan.warnings[0].find("cannot ask Apache which modules it has compiled in (command not found: "
                            "/srv/httpd/bin/httpd (not on PATH); command not found: /srv/httpd/bin/apache2 (not on "
                            "PATH); command not found: httpd (not on PATH); command not found: apache2") == 0);
   CHECK(w.fs.read_file("/srv/httpd/conf/httpd.conf")->find("SSLCertificateFile") == std::string::npos);

@@ -27,10 +27,10 @@ Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCa
 // Observes under the lock, and records the facts cache before anything
 // changes: a disk too full for the cache is too full for the run, and
 // stopping there leaves every file as it was.
-Result<Observed> observe_for_apply(const Manifest& manifest, Services& sv, const ApplyOptions& options) {
+Result<Observed> observe_for_apply(const Manifest& manifest, Services& sv, const ApplyOptions& options, Report& r) {
   const FactsCache cache = read_facts_cache(sv.fs, options.state_dir);
   ApacheProbe apache = probe_apache(manifest.apache, sv.runner);
-  if (!apache.warning.empty() && options.warn) options.warn(apache.warning);
+  if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   Observed obs =
       observe(manifest, sv.fs, ObserveOptions{sv.clock.now(), &cache, options.state_dir, std::move(apache.options)});
   if (Status s = remember_facts(sv.fs, options, cache, std::move(obs.facts)); !s)
@@ -76,6 +76,7 @@ void execute_plan(const Manifest& manifest, const Observed& obs, Services& sv, c
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) site_files_step(run, i);
   config_writes_step(run);
   apache_step(run);
+  notify_step(run);
 }
 
 }  // namespace
@@ -84,7 +85,7 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& cl
                  const ApplyOptions& options) {
   Report r = new_report("plan", true);
   ApacheProbe apache = probe_apache(manifest.apache, runner);
-  if (!apache.warning.empty() && options.warn) options.warn(apache.warning);
+  if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   Observed obs = observe_with_cache(manifest, fs, options.state_dir, clock.now(), std::move(apache.options));
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.plan.inputs = std::move(obs.inputs);
@@ -104,7 +105,7 @@ Report apply(const Manifest& manifest, Services& sv, const ApplyOptions& options
     r.errors.push_back(lock.status().message());
     return r;
   }
-  auto obs = observe_for_apply(manifest, sv, options);
+  auto obs = observe_for_apply(manifest, sv, options, r);
   if (!obs) {
     r.errors.push_back(obs.status().message());
     return r;

@@ -24,11 +24,9 @@ struct ApplyOptions {
   const SavedPlan* saved_plan = nullptr;  // apply exactly this plan, refusing if it no longer holds
   bool narrowed = false;                 // the manifest was narrowed to some of its sites (--site)
   bool diffs = false;                    // fill Report::diffs (an Ansible --diff wants them; they cost memory)
+  std::string host;                      // this machine's name, for notifications
   // Called as keys are generated (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
-  // Called with each warning about the run as a whole (not about one site:
-  // e.g. the Apache binary could not be asked, engine/apache_probe.h); may be empty.
-  std::function<void(const std::string&)> warn;
 };
 
 // Observes, plans and (unless dry_run) applies. Never throws; every failure

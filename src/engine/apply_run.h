@@ -49,6 +49,8 @@ void generate_keys_step(ApplyRun& run);
 void site_files_step(ApplyRun& run, std::size_t site);
 void config_writes_step(ApplyRun& run);
 void apache_step(ApplyRun& run);
+// Tells notify.command the run's events (engine/notify.h; apply_notify.cc).
+void notify_step(ApplyRun& run);
 
 // Parts of the Apache phase (engine/apply_record.cc).
 // Every key/certificate pair Apache will load for a managed site matches

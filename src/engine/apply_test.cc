@@ -475,3 +475,82 @@ TEST_CASE("apply: two runs in the same second keep both backups") {
 }
 
 }  // namespace ecert
+
+namespace ecert {
+
+TEST_CASE("notify: the run's events as JSON on stdin, each once, renewal-due again after notify.repeat") {
+  Renewal w(10, false);  // converged, not due
+  w.manifest.notify = NotifySpec{{"/usr/local/sbin/ecert-notify"}, {std::begin(kAllNotifyEvents), std::end(kAllNotifyEvents)},
+                                 std::chrono::hours(24), {}};
+  auto notifications = [&] {
+    std::vector<nlohmann::json> out;
+    for (const auto& r : w.runner.requests)
+      if (r.argv == w.manifest.notify->command) {
+        out.push_back(nlohmann::json::parse(r.input));
+        CHECK(r.pass_env == std::vector<std::string>{"APACHE_CONFDIR"});  // never the passphrase variable
+      }
+    w.runner.requests.clear();
+    return out;
+  };
+  w.apply();
+  CHECK(notifications().empty());  // nothing happened: nobody is told anything
+  // Due now (the clock moves 140 days on): a key and CSR are staged, and someone must submit the CSR.
+  w.clock.now_ += 140 * kDay;
+  w.apply();
+  auto sent = notifications();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0]["format_version"] == "1");
+  REQUIRE(sent[0]["events"].size() == 1);
+  const auto& e = sent[0]["events"][0];
+  CHECK(e["site"] == "www.a.example");
+  CHECK(e["event"] == "renewal-due");
+  CHECK(e["csr"] == "/srv/a.csr.new");
+  CHECK(e["days_left"] == 49);
+  // Still due an hour later: not sent again before notify.repeat...
+  w.clock.now_ += 3600;
+  w.apply();
+  CHECK(notifications().empty());
+  // ...and sent again once it has passed.
+  w.clock.now_ += 24 * 3600;
+  w.apply();
+  sent = notifications();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0]["events"][0]["event"] == "renewal-due");
+  // The renewed certificate arrives: installed, once.
+  w.disk.add_file("/srv/a.cer.new", w.renewed_cert());
+  w.apply();
+  sent = notifications();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0]["events"][0]["event"] == "installed");
+  w.apply();
+  CHECK(notifications().empty());
+}
+
+TEST_CASE("notify: a failing command is a warning, never a failed run, and its events are sent again") {
+  Renewal w(150, false);  // this run stages: renewal-due
+  w.manifest.notify = NotifySpec{{"/usr/local/sbin/ecert-notify"}, {NotifyEvent::kRenewalDue}, std::chrono::hours(24), {}};
+  w.runner.failures["/usr/local/sbin/ecert-notify"] = 1;
+  Report r = w.apply();
+  CHECK_FALSE(r.failed());
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find("the notify command /usr/local/sbin/ecert-notify failed, so 1 event(s) will be sent again") == 0);
+  w.runner.requests.clear();
+  w.apply();
+  REQUIRE(w.runner.requests.size() == 1);
+  CHECK(w.runner.requests[0].input.find("renewal-due") != std::string::npos);
+}
+
+TEST_CASE("notify: plan and --dry-run notify nobody") {
+  Renewal w(150, false);
+  w.manifest.notify = NotifySpec{{"/usr/local/sbin/ecert-notify"}, {std::begin(kAllNotifyEvents), std::end(kAllNotifyEvents)},
+                                 std::chrono::hours(24), {}};
+  w.runner.requests.clear();
+  ApplyOptions o;
+  o.state_dir = kState;
+  o.dry_run = true;
+  ecert::apply(w.manifest, w.services, o);
+  plan_only(w.manifest, w.disk, w.clock, w.runner, o);
+  for (const auto& r : w.runner.requests) CHECK(r.argv != w.manifest.notify->command);
+}
+
+}  // namespace ecert

@@ -74,6 +74,7 @@ struct Report {
   Plan plan;
   std::optional<ApplyResult> applied;  // set once apply acted (not for plan or --dry-run)
   std::vector<std::string> errors;     // run-level: lock, stale plan, rollback or record failures
+  std::vector<std::string> warnings;   // run-level: the Apache probe fell back, a notify command failed
   std::vector<FileDiff> diffs;         // with ApplyOptions::diffs: plan: predicted; apply: written
 
   // plan, or apply --dry-run: what would happen.

@@ -49,6 +49,7 @@ json apache_json(const Report& r) {
   if (!would) {
     apache["configtest"] = a.restart_needed ? (a.configtest_ok ? "ok" : "failed") : "not-run";
     apache["rolled_back"] = a.rolled_back;
+    apache["down"] = a.down;
     if (!a.error.empty()) apache["error"] = a.error;
   }
   return apache;
@@ -64,6 +65,7 @@ json report_head(const Report& r, const std::string& manifest_arg) {
           {"failed", r.failed()},
           {"apache", apache_json(r)},
           {"errors", r.errors},
+          {"warnings", r.warnings},
           {"summary", action_counts(r)}};
 }
 
@@ -170,6 +172,8 @@ std::string apache_text(const Report& r) {
 
 std::string report_text(const Report& r) {
   std::ostringstream out;
+  if (r.apache().down)  // before anything else: every site of the server is affected
+    out << "Apache is DOWN: it did not come back on the restored files; start it by hand and check its error log\n";
   if (r.plan.sites.empty() && !r.errors.empty()) {  // refused before planning (lock, stale plan)
     for (const auto& e : r.errors) out << "error: " << e << "\n";
     return out.str();
@@ -177,6 +181,7 @@ std::string report_text(const Report& r) {
   for (std::size_t i = 0; i < r.plan.sites.size(); ++i) site_text(out, r, i);
   out << "Apache: " << apache_text(r) << "\n";
   for (const auto& e : r.errors) out << "error: " << e << "\n";
+  for (const auto& w : r.warnings) out << "warning: " << w << "\n";
   auto n = action_counts(r);
   if (r.would())
     out << "Plan: " << n["create"] << " to create, " << n["update"] << " to update, ";
@@ -190,8 +195,9 @@ std::string report_summary(const Report& r) {
   auto n = action_counts(r);
   const bool would = r.would();
   const ApacheOutcome& a = r.apache();
-  std::string out = would ? std::to_string(n["create"]) + " to create, " + std::to_string(n["update"]) + " to update, "
-                          : std::to_string(n["create"]) + " created, " + std::to_string(n["update"]) + " updated, ";
+  std::string out = a.down ? "Apache is DOWN (it did not come back on the restored files); " : "";
+  out += would ? std::to_string(n["create"]) + " to create, " + std::to_string(n["update"]) + " to update, "
+               : std::to_string(n["create"]) + " created, " + std::to_string(n["update"]) + " updated, ";
   out += std::to_string(n["pending"]) + " pending, " + std::to_string(n["error"]) + " errors";
   if (would) out += r.plan.restart ? "; Apache would be restarted" : "; no Apache restart";
   else if (a.restarted) out += "; Apache restarted";
@@ -205,8 +211,12 @@ std::string report_summary(const Report& r) {
                            v.reason);
   for (std::size_t i = 0; i < problems.size() && i < 3; ++i) out += "; " + problems[i];
   if (problems.size() > 3) out += "; (" + std::to_string(problems.size() - 3) + " more)";
+  for (const auto& s : r.plan.sites)  // the next step of a renewal waiting for the CA
+    if (const Change* key = s.find(ResourceKind::kKey); key && !s.renewal.csr_to_submit.empty())
+      out += "; " + s.name + ": " + key->reason;
   for (const auto& s : r.plan.sites)  // e.g. a certificate expiring within 30 days
     for (const auto& w : s.warnings) out += "; warning: " + s.name + ": " + w;
+  for (const auto& w : r.warnings) out += "; warning: " + w;
   return out;
 }
 
