@@ -4,9 +4,10 @@
 // log) and which commands ran.
 #include <doctest/doctest.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "crypto/csr.h"
 #include "crypto/test_pki.h"
