@@ -68,5 +68,40 @@ TEST_CASE("write_status_json prints what status_json dumps") {
   CHECK(empty.str() == status_json(none, "m.yaml").dump(2) + "\n");
 }
 
+TEST_CASE("status shows each site's renewal: due since, staged since, days left, and the metrics") {
+  Manifest m;
+  Site s;
+  s.name = "www0.example.com";
+  m.sites.push_back(s);
+  StatusReport r;
+  r.observed.now = 1800000000;
+  r.observed.sites.resize(1);
+  r.plan = sample(1).plan;
+  RenewalState& rs = r.plan.sites[0].renewal;
+  rs.due_since = r.observed.now - 5 * 86400;
+  rs.staged_since = r.observed.now - 4 * 86400;
+  rs.csr_to_submit = "/srv/www.csr.new";
+  rs.not_after = r.observed.now + 40 * 86400;
+  r.sites.push_back({&m.sites[0], &r.observed.sites[0], &r.plan.sites[0], std::nullopt});
+  const nlohmann::json j = status_json(r, "m.yaml")["sites"][0]["renewal"];
+  CHECK(j["due"] == true);
+  CHECK(j["due_since"] == "2027-01-10T08:00:00Z");
+  CHECK(j["staged_since"] == "2027-01-11T08:00:00Z");
+  CHECK(j["days_left"] == 40);
+  CHECK(j["csr_to_submit"] == "/srv/www.csr.new");
+  CHECK(status_text(r).find("  renewal      due since 2027-01-10, staged since 2027-01-11, CSR to submit: "
+                            "/srv/www.csr.new, 40 days left\n") != std::string::npos);
+  const std::string metrics = status_prometheus(r);
+  CHECK(metrics.find("ecertctl_certificate_renewal_due{site=\"www0.example.com\",feature=\"standard\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("ecertctl_certificate_renewal_staged_timestamp_seconds{site=\"www0.example.com\","
+                     "feature=\"standard\"} 1799654400\n") != std::string::npos);
+  rs = RenewalState{};
+  const std::string quiet = status_prometheus(r);
+  CHECK(quiet.find("ecertctl_certificate_renewal_due{site=\"www0.example.com\",feature=\"standard\"} 0\n") !=
+        std::string::npos);
+  CHECK(quiet.find("ecertctl_certificate_renewal_staged_timestamp_seconds{") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace ecert

@@ -1,5 +1,6 @@
 #include "report/status_view.h"
 #include "report/report.h"
+#include "util/strings.h"
 #include "util/time.h"
 
 #include <sstream>
@@ -48,6 +49,17 @@ std::string escape_label(const std::string& v) {
 
 namespace {
 
+// Where the site stands in its renewal cycle.
+nlohmann::json renewal_json(const StatusReport& r, const SitePlan& p) {
+  const RenewalState& rs = p.renewal;
+  nlohmann::json j = {{"due", rs.due_since.has_value()}, {"staged", rs.staged_since.has_value()}, {"warn", rs.warn}};
+  j["due_since"] = rs.due_since ? nlohmann::json(iso_date(*rs.due_since)) : nlohmann::json(nullptr);
+  j["staged_since"] = rs.staged_since ? nlohmann::json(iso_date(*rs.staged_since)) : nlohmann::json(nullptr);
+  if (rs.not_after) j["days_left"] = static_cast<long>((rs.not_after - r.observed.now) / 86400);
+  if (!rs.csr_to_submit.empty()) j["csr_to_submit"] = rs.csr_to_submit;
+  return j;
+}
+
 nlohmann::json site_status_json(const StatusReport& r, const SiteStatus& s) {
   const auto& p = *s.plan;
   nlohmann::json j = {{"name", s.site->name}, {"feature", feature_name(s.site->feature)},
@@ -64,7 +76,9 @@ nlohmann::json site_status_json(const StatusReport& r, const SiteStatus& s) {
     j["certificate"]["not_after"] = iso_date(c.info.not_after);
     j["certificate"]["days_left"] = days_left(r, c);
   }
+  j["renewal"] = renewal_json(r, p);
   j["chain"] = resource_json(p, ResourceKind::kChain);
+  if (!s.facts->ca.sub_path.empty()) j["chain"]["sub_ca"] = s.facts->ca.sub_path;  // which ca.sub file was chosen
   j["vhost"] = resource_json(p, ResourceKind::kVhost);
   if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
     j["vhost"]["file"] = vh->file;
@@ -95,6 +109,21 @@ void write_status_json(std::ostream& out, const StatusReport& r, const std::stri
                        [&](std::size_t i) { return site_status_json(r, r.sites[i]); });
 }
 
+namespace {
+
+// "due since D, staged since D, N days left", or "" when none applies.
+std::string renewal_text(const StatusReport& r, const RenewalState& rs) {
+  std::vector<std::string> parts;
+  if (rs.due_since) parts.push_back("due since " + format_utc(*rs.due_since, "%Y-%m-%d"));
+  if (rs.staged_since) parts.push_back("staged since " + format_utc(*rs.staged_since, "%Y-%m-%d"));
+  if (!rs.csr_to_submit.empty()) parts.push_back("CSR to submit: " + rs.csr_to_submit);
+  if (parts.empty()) return "";
+  if (rs.not_after) parts.push_back(std::to_string((rs.not_after - r.observed.now) / 86400) + " days left");
+  return join(parts, ", ");
+}
+
+}  // namespace
+
 std::string status_text(const StatusReport& r) {
   std::ostringstream out;
   for (const auto& s : r.sites) {
@@ -111,6 +140,7 @@ std::string status_text(const StatusReport& r) {
     if (s.served)
       out << "  served       " << (s.served->matches ? "ok        " : "differs   ") << s.served->address << ": "
           << s.served->detail << "\n";
+    if (std::string line = renewal_text(r, p.renewal); !line.empty()) out << "  renewal      " << line << "\n";
     for (const auto& w : p.warnings) out << "  warning: " << w << "\n";
   }
   return out.str();
@@ -170,6 +200,19 @@ std::string status_prometheus(const StatusReport& r) {
     if (s.facts->cert.parsed)
       out << "ecertctl_certificate_expiring{" << labels(s) << "} "
           << (days_left(r, s.facts->cert) < kExpiryWarningDays ? 1 : 0) << "\n";
+  header("ecertctl_certificate_renewal_due", "1 when the site's renewal window (renewal.before) has opened.");
+  for (const auto& s : r.sites)
+    out << "ecertctl_certificate_renewal_due{" << labels(s) << "} " << (s.plan->renewal.due_since ? 1 : 0) << "\n";
+  header("ecertctl_certificate_renewal_staged_timestamp_seconds",
+         "When the site's renewal (its next key and CSR) was staged, as a Unix timestamp; absent when none is.");
+  for (const auto& s : r.sites)
+    if (s.plan->renewal.staged_since)
+      out << "ecertctl_certificate_renewal_staged_timestamp_seconds{" << labels(s) << "} "
+          << *s.plan->renewal.staged_since << "\n";
+  header("ecertctl_certificate_renewal_warning",
+         "1 inside renewal.warn (or 30 days) while the renewal is not installed.");
+  for (const auto& s : r.sites)
+    out << "ecertctl_certificate_renewal_warning{" << labels(s) << "} " << (s.plan->renewal.warn ? 1 : 0) << "\n";
   header("ecertctl_served_matches", "1 when the served leaf and chain equal the files on disk (sites with vhost.verify).");
   for (const auto& s : r.sites)
     if (s.served) out << "ecertctl_served_matches{" << labels(s) << "} " << (s.served->matches ? 1 : 0) << "\n";
