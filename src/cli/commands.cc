@@ -8,6 +8,8 @@
 
 #include "crypto/csr.h"
 #include "engine/apply.h"
+#include "engine/csr_check.h"
+#include "engine/observe.h"
 #include "engine/saved_plan.h"
 #include "engine/passphrase.h"
 #include "manifest/loader.h"
@@ -235,35 +237,26 @@ int cmd_csr(Runtime& rt, const CommonOptions& opt) {
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   const Site& site = manifest->sites.at(0);
+  // Only a CSR whose signature verifies and that belongs to the live (or
+  // staged) key is printed: a CSR planted with the right subject is not.
+  const Observed obs = observe_with_cache(*manifest, fs, opt.state_dir, rt.clock.now());
+  auto chosen = csr_to_submit(site, obs.sites.at(0), opt.manifest);
+  if (!chosen) {
+    std::cerr << "error: " << site.name << ": " << chosen.status().message() << "\n";
+    return 1;
+  }
+  auto pem = fs.read_file(chosen->csr_path);
+  if (!pem || sha256_hex(*pem) != chosen->digest) {
+    std::cerr << "error: " << chosen->csr_path << " changed while it was checked; run the command again\n";
+    return 1;
+  }
   Submission sub;
   sub.site = &site;
   sub.manifest_arg = opt.manifest;
-  sub.key_path = site.key.path.string();
-  // A staged renewal's CSR is the one the CA needs next.
-  if (auto staged = fs.read_file(staged_path(site.csr))) {
-    sub.renewal = true;
-    sub.csr_path = staged_path(site.csr);
-    sub.key_path = staged_path(site.key.path);
-    sub.csr_pem = std::move(*staged);
-  } else if (auto live = fs.read_file(site.csr)) {
-    sub.csr_path = site.csr.string();
-    sub.csr_pem = std::move(*live);
-  } else {
-    std::cerr << "error: " << live.status().message() << "; run ecertctl apply -f " << opt.manifest
-              << " to create the key and CSR first\n";
-    return 1;
-  }
-  auto info = crypto::parse_csr(sub.csr_pem);
-  if (!info) {
-    std::cerr << "error: " << sub.csr_path << " is not a valid CSR (" << info.status().message()
-              << "); run ecertctl apply -f " << opt.manifest << " to regenerate it\n";
-    return 1;
-  }
-  if (info->subject != crypto::ecert_subject(site.organization, site.name)) {
-    std::cerr << "error: the CSR at " << sub.csr_path << " says " << crypto::format_name(info->subject)
-              << ", not what the manifest says; run ecertctl apply -f " << opt.manifest << " first\n";
-    return 1;
-  }
+  sub.renewal = chosen->renewal;
+  sub.key_path = chosen->key_path;
+  sub.csr_path = chosen->csr_path;
+  sub.csr_pem = std::move(*pem);
   if (opt.format == "json") print_json(submission_json(sub));
   else std::cout << submission_text(sub);
   return 0;

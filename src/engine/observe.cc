@@ -12,6 +12,7 @@
 #include "crypto/key.h"
 #include "crypto/x509.h"
 #include "engine/passphrase.h"
+#include "engine/csr_check.h"
 #include "engine/installed.h"
 #include "util/digest.h"
 
@@ -112,8 +113,7 @@ void observe_csr(InputReader& in, const fs::path& path, FactsIo& io, CsrFacts& c
     return;
   }
   csr.parsed = true;
-  csr.info = CachedCsr{info->version,         std::move(info->subject),   sha256_hex(info->public_key_der),
-                       info->signature_valid, info->attribute_count,      std::move(info->signature_digest)};
+  csr.info = summarize_csr(*info);
   io.use.learned.csrs.emplace(csr.file.digest, csr.info);
 }
 

@@ -1,5 +1,6 @@
 // The key and CSR planners: which key the site uses, its CSR, and where the
 // site stands in its renewal cycle (due, staged, promoted).
+#include "engine/csr_check.h"
 #include "engine/plan_site.h"
 #include "util/strings.h"
 #include "util/time.h"
@@ -63,31 +64,6 @@ KeyDecision stop_waiting(const SiteInput& in, SitePlan& sp, const std::string& l
   return stopped();
 }
 
-// Differences between a CSR and what the manifest asks for, as reasons.
-std::vector<std::string> csr_differences(const CachedCsr& have, const crypto::NameEntries& want,
-                                         const std::string& key_id) {
-  std::vector<std::string> out;
-  if (have.subject != want) {
-    for (const auto& [field, value] : want) {
-      std::string old;
-      int count = 0;
-      for (const auto& [f, v] : have.subject)
-        if (f == field) old = v, ++count;
-      if (count == 0) out.push_back("CSR subject lacks " + field + " (want " + squote(value) + ")");
-      else if (old != value) out.push_back("CSR subject " + field + " differs: " + squote(old) + " -> " + squote(value));
-    }
-    if (out.empty())
-      out.push_back("CSR subject is " + squote(crypto::format_name(have.subject)) + ", want " +
-                    squote(crypto::format_name(want)));
-  }
-  if (have.public_key_id != key_id) out.push_back("CSR was made for another key");
-  if (!have.signature_valid) out.push_back("CSR signature does not verify");
-  if (have.attribute_count != 0) out.push_back("CSR carries attributes or extensions; the CA wants none");
-  if (lower(have.signature_digest) != "sha256")
-    out.push_back("CSR is signed with " + have.signature_digest + ", want SHA-256");
-  return out;
-}
-
 // Why the staged CSR is not the one to send for the staged key, or "".
 std::string staged_csr_problem(const SiteInput& in) {
   const CsrFacts& csr = in.facts.staged_csr;
@@ -95,7 +71,7 @@ std::string staged_csr_problem(const SiteInput& in) {
   if (!csr.file.error.is_ok()) return csr.file.error.message();
   if (!csr.file.exists) return "the staged CSR " + path + " is missing";
   if (!csr.parsed) return "the staged CSR " + path + " is not a valid CSR (" + csr.parse_error.message() + ")";
-  return join(csr_differences(csr.info, crypto::ecert_subject(in.site.organization, in.site.name),
+  return join(csr_problems(csr.info, crypto::ecert_subject(in.site.organization, in.site.name),
                               in.facts.staged_key.public_key_id),
               "; ");
 }
@@ -191,7 +167,7 @@ Change promoted_csr(const SiteInput& in, const KeyDecision& key, const crypto::N
   const std::string staged_csr = staged_path(in.site.csr);
   std::string why = !staged.file.exists ? "the staged CSR " + staged_csr + " is missing"
                     : !staged.parsed    ? "the staged CSR " + staged_csr + " is not a valid CSR"
-                                        : join(csr_differences(staged.info, subject, key.key_id), "; ");
+                                        : join(csr_problems(staged.info, subject, key.key_id), "; ");
   Change c = why.empty() ? make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr,
                                        "promote the staged CSR " + staged_csr, PromoteCsr{staged_csr})
                          : make_change(ResourceKind::kCsr, Action::kUpdate, in.site.csr,
@@ -277,7 +253,7 @@ void plan_csr(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
     add(Action::kCreate, crypto::format_name(subject), sign);
   } else if (!csr.parsed) {
     add(Action::kUpdate, "not a valid CSR (" + csr.parse_error.message() + "); regenerate", sign);
-  } else if (auto diffs = csr_differences(csr.info, subject, key.key_id); !diffs.empty()) {
+  } else if (auto diffs = csr_problems(csr.info, subject, key.key_id); !diffs.empty()) {
     add(Action::kUpdate, join(diffs, "; "), sign);
   } else {
     add(Action::kNoOp, crypto::format_name(subject));

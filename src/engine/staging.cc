@@ -1,7 +1,9 @@
 #include "engine/staging.h"
 
 #include "crypto/csr.h"
+#include "engine/csr_check.h"
 #include "engine/passphrase.h"
+#include "util/digest.h"
 
 namespace ecert {
 namespace {
@@ -41,11 +43,10 @@ Result<StagedRenewal> stage_renewal(FileSystem& fs, const Site& site, std::optio
   auto key = staged_key(fs, site, std::move(fresh), out);
   if (!key) return key.status();
   const auto subject = crypto::ecert_subject(site.organization, site.name);
-  if (auto existing = fs.read_file(out.csr_path)) {
-    auto info = crypto::parse_csr(*existing);
-    if (info && info->subject == subject && info->public_key_der == key->public_key_der() && info->signature_valid)
+  if (auto existing = fs.read_file(out.csr_path))
+    if (auto info = crypto::parse_csr(*existing);
+        info && csr_problems(summarize_csr(*info), subject, sha256_hex(key->public_key_der())).empty())
       return out;
-  }
   auto csr = crypto::make_csr_pem(*key, subject);
   if (!csr) return csr.status();
   if (Status s = fs.write_atomic(out.csr_path, *csr); !s) return s;

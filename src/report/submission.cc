@@ -5,6 +5,10 @@
 namespace ecert {
 namespace {
 
+std::string certificate_path(const Submission& s) {
+  return s.renewal ? staged_path(s.site->certificate) : s.site->certificate.string();
+}
+
 std::vector<std::string> steps(const Submission& s) {
   const Site& site = *s.site;
   std::string name = site.name;
@@ -25,8 +29,10 @@ std::vector<std::string> steps(const Submission& s) {
   out.push_back("Enter the 9-digit reference number and the 16-digit e-Cert PIN from your application.");
   out.push_back("Paste the whole CSR, including its -----BEGIN CERTIFICATE REQUEST----- and "
                 "-----END CERTIFICATE REQUEST----- lines.");
+  // A renewal's certificate goes beside the live one: Apache keeps serving
+  // the live pair until apply installs the new one with the staged key.
   out.push_back("Download the issued certificate (e.g. cert0000812104.cer, PEM or DER) and place it at " +
-                site.certificate.string() + ".");
+                certificate_path(s) + ".");
   out.push_back("Run: ecertctl apply -f " + s.manifest_arg +
                 (s.renewal ? " (it promotes the staged key and restarts Apache once)" : ""));
   return out;
@@ -56,7 +62,7 @@ nlohmann::json submission_json(const Submission& s) {
           {"csr_path", s.csr_path},
           {"subject", crypto::format_name(crypto::ecert_subject(site.organization, site.name))},
           {"csr_pem", s.csr_pem},
-          {"certificate_path", site.certificate.string()},
+          {"certificate_path", certificate_path(s)},
           {"steps", steps(s)}};
 }
 
