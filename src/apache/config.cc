@@ -281,6 +281,8 @@ class Loader {
       include(r, pos, depth, words.is("IncludeOptional"));
     } else if (scope_.vhost >= 0) {
       vhost_directive(r, lineno, path, real);
+    } else if (words.is("SSLStaplingCache")) {
+      config_.stapling_caches.push_back(path.string() + ":" + std::to_string(lineno));
     }
   }
 
@@ -291,6 +293,9 @@ class Loader {
     const char* ssl = nullptr;
     for (const char* name : kSslDirectiveNames)
       if (words.is(name)) ssl = name;
+    if (words.is("SSLUseStapling"))
+      vh.stapling.push_back(SslDirective{"SSLUseStapling", words.args.empty() ? "" : words.args[0].value, lineno,
+                                         path.string(), real.string()});
     if (!names && !ssl) return;
     // What a vhost answers to and serves must be certain, or it is never chosen.
     if (vh.condition.empty()) vh.condition = r.why;
@@ -545,6 +550,8 @@ Result<Config> load_config(const FileSystem& fs, const fs::path& root, const Loa
     for (const auto& d : loader.errors) msg += (msg.empty() ? "" : "\n") + d.str();
     return Status::invalid(msg);
   }
+  config.stapling_cache_added =
+      !config.files.empty() && config.files.front().content.find(kStaplingCacheMarker) != std::string::npos;
   return config;
 }
 

@@ -42,6 +42,7 @@ struct VirtualHost {
   std::string server_name;             // first argument of ServerName, "" if none
   std::vector<std::string> aliases;    // every ServerAlias argument
   std::vector<SslDirective> ssl;       // every SSLCertificate{Key,,Chain}File Apache reads inside, nested sections too
+  std::vector<SslDirective> stapling;  // every SSLUseStapling Apache reads inside
   // Sections inside the block, in `file`, that Apache skips (an <IfDefine>
   // that is false, ...): from their opening to their closing line. An edit
   // leaves their bytes alone (VhostEdit::unread).
@@ -89,6 +90,10 @@ struct Config {
   // candidate, never edited. Only names, addresses and lines are filled in.
   std::vector<VirtualHost> unread_vhosts;
   Diagnostics warnings;  // e.g. an unresolved ${VAR} in an Include, an unmatched optional glob
+  // Server-level SSLStaplingCache directives Apache reads (outside any
+  // vhost), as file:line; and whether one is the block ecertctl adds.
+  std::vector<std::string> stapling_caches;
+  bool stapling_cache_added = false;
 };
 
 // Reads `root` and everything it includes, as Apache httpd 2.4 reads it at
@@ -146,6 +151,15 @@ struct VhostEdit {
   // VirtualHost::unread of the block: SSL directives there are neither
   // edited nor count as present; every byte there stays.
   std::vector<LineRange> unread;
+  // The chain is in SSLCertificateFile (a fullchain file, Apache >= 2.4.8):
+  // every SSLCertificateChainFile line of the block goes (settings.chain_file
+  // is then empty).
+  bool remove_chain = false;
+  // OCSP stapling: true sets "SSLUseStapling on" (an existing line gets the
+  // value; else the line is added after a kStaplingMarker comment); false
+  // removes the marker and the line after it (what ecertctl added, nothing
+  // else); nullopt leaves stapling alone.
+  std::optional<bool> stapling;
 };
 
 // Returns `content` with, in each listed <VirtualHost> block, every existing
@@ -163,6 +177,21 @@ struct VhostEdit {
 // is rewritten as one line with the first line's indentation; the line
 // ending after it stays.
 Result<std::string> patch_config_text(std::string_view content, const std::vector<VhostEdit>& edits);
+
+// The comment line before a directive ecertctl added for vhost.stapling,
+// so that turning stapling off removes exactly what it added.
+inline constexpr const char* kStaplingMarker = "# ecertctl: vhost.stapling";
+
+// `content` (a server-level configuration file) with the OCSP stapling cache
+// that ecertctl adds when some vhost staples and the configuration has none
+// (present), or without it (absent: the marked block is removed; nothing
+// else is touched). The block is appended at the end of the file:
+//   # ecertctl: OCSP stapling cache for vhost.stapling
+//   <IfModule mod_ssl.c>
+//       SSLStaplingCache shmcb:ssl_stapling(65536)
+//   </IfModule>
+Result<std::string> set_stapling_cache(std::string_view content, bool present);
+inline constexpr const char* kStaplingCacheMarker = "# ecertctl: OCSP stapling cache for vhost.stapling";
 
 // Sets the argument of the directive whose logical line starts at `line`.
 struct DirectiveEdit {

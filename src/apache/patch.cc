@@ -78,6 +78,30 @@ std::string_view file_eol(const std::vector<LogicalLine>& lines) {
   return "\n";
 }
 
+bool is_marker(const LogicalLine& line, std::string_view marker) {
+  return line.kind == LogicalLine::Kind::kComment && line.text.find(marker) != std::string::npos;
+}
+
+// Stapling in a vhost block: an SSLUseStapling line set on, or (off) the
+// marked line ecertctl added removed with its marker. Records "SSLUseStapling"
+// in `seen` when the block has a line it keeps.
+Status stapling_line(std::string_view content, const std::vector<LogicalLine>& lines, std::size_t j,
+                     const VhostEdit& edit, std::map<std::string, bool>& seen, std::vector<Splice>& splices) {
+  const LogicalLine& line = lines[j];
+  if (!edit.stapling || line.kind != LogicalLine::Kind::kDirective || !line.is("SSLUseStapling")) return Status::ok();
+  const bool ours = j > 0 && is_marker(lines[j - 1], kStaplingMarker);
+  if (!*edit.stapling) {
+    if (ours) splices.push_back(Splice{lines[j - 1].begin, line.next, ""});
+    return Status::ok();
+  }
+  seen["SSLUseStapling"] = true;
+  if (!line.args.empty() && iequals(line.args[0].value, "on")) return Status::ok();
+  auto splice = set_argument(content, line, "on");
+  if (!splice.is_ok()) return splice.status();
+  splices.push_back(std::move(*splice));
+  return Status::ok();
+}
+
 Status edit_block(std::string_view content, const std::vector<LogicalLine>& lines, const VhostEdit& edit,
                   std::vector<Splice>& splices) {
   using Kind = LogicalLine::Kind;
@@ -101,7 +125,13 @@ Status edit_block(std::string_view content, const std::vector<LogicalLine>& line
     if (!first_inside) first_inside = &line;
     if (line.kind == Kind::kSectionOpen) ++depth;
     if (line.kind == Kind::kSectionClose) --depth;
-    if (!is_ssl_directive(line) || inside(edit.unread, line.line)) continue;
+    if (inside(edit.unread, line.line)) continue;
+    if (Status st = stapling_line(content, lines, j, edit, seen, splices); !st) return st;
+    if (edit.remove_chain && line.kind == Kind::kDirective && line.is("SSLCertificateChainFile")) {
+      splices.push_back(Splice{line.begin, line.next, ""});
+      continue;
+    }
+    if (!is_ssl_directive(line)) continue;
     for (const char* name : kSslDirectives) {
       if (!line.is(name) || setting_for(edit.settings, name).empty()) continue;
       seen[name] = true;
@@ -127,6 +157,8 @@ Status edit_block(std::string_view content, const std::vector<LogicalLine>& line
     if (!quoted.is_ok()) return quoted.status();
     added += indent + name + " " + *quoted + std::string(eol);
   }
+  if (edit.stapling.value_or(false) && !seen["SSLUseStapling"])
+    added += indent + kStaplingMarker + std::string(eol) + indent + "SSLUseStapling on" + std::string(eol);
   if (!added.empty()) splices.push_back(Splice{closing.begin, closing.begin, std::move(added)});
   return Status::ok();
 }
@@ -171,6 +203,27 @@ Result<std::string> patch_directive_lines(std::string_view content, const std::v
     splices.push_back(std::move(*splice));
   }
   return apply(content, std::move(splices));
+}
+
+Result<std::string> set_stapling_cache(std::string_view content, bool present) {
+  std::vector<LogicalLine> lines = tokenize(content);
+  std::size_t marker = lines.size();
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (is_marker(lines[i], kStaplingCacheMarker)) marker = i;
+  if (present == (marker != lines.size())) return std::string(content);
+  if (!present) {
+    // The marker, <IfModule mod_ssl.c>, the directive and </IfModule>.
+    if (marker + 3 >= lines.size() || !lines[marker + 3].is("IfModule"))
+      return Status::invalid("the OCSP stapling cache block after \"" + std::string(kStaplingCacheMarker) +
+                             "\" was changed by hand; remove it by hand");
+    std::string out(content);
+    return out.erase(lines[marker].begin, lines[marker + 3].next - lines[marker].begin);
+  }
+  const std::string eol(file_eol(lines));
+  std::string out(content);
+  if (!out.empty() && out.back() != '\n') out += eol;
+  return out + kStaplingCacheMarker + eol + "<IfModule mod_ssl.c>" + eol +
+         "    SSLStaplingCache shmcb:ssl_stapling(65536)" + eol + "</IfModule>" + eol;
 }
 
 }  // namespace ecert::apache

@@ -366,3 +366,77 @@ TEST_CASE("patch: SSL lines in a false section inside the vhost are neither edit
   REQUIRE(blind.is_ok());
   CHECK(*blind != expected);
 }
+
+namespace ecert::apache {
+
+TEST_CASE("patch: a fullchain site loses SSLCertificateChainFile, every other byte stays") {
+  const std::string before =
+      "<VirtualHost *:443>\r\n"
+      "  ServerName www.example.com\r\n"
+      "  SSLCertificateFile /old/www.cer\r\n"
+      "  SSLCertificateChainFile /old/chain.crt\r\n"
+      "  # keep me\r\n"
+      "  SSLCertificateKeyFile /old/www.key\r\n"
+      "</VirtualHost>\r\n";
+  VhostEdit edit{1, SslSettings{"/etc/ecert/www.key", "/etc/ecert/www-fullchain.crt", ""}};
+  edit.remove_chain = true;
+  auto after = patch_config_text(before, {edit});
+  REQUIRE_MESSAGE(after.is_ok(), after.status().message());
+  CHECK(*after ==
+        "<VirtualHost *:443>\r\n"
+        "  ServerName www.example.com\r\n"
+        "  SSLCertificateFile /etc/ecert/www-fullchain.crt\r\n"
+        "  # keep me\r\n"
+        "  SSLCertificateKeyFile /etc/ecert/www.key\r\n"
+        "</VirtualHost>\r\n");
+  // Back to a chain file: the directive comes back, the rest as it was.
+  VhostEdit back{1, SslSettings{"/etc/ecert/www.key", "/etc/ecert/www.cer", "/etc/ecert/chain.crt"}};
+  auto again = patch_config_text(*after, {back});
+  REQUIRE(again.is_ok());
+  CHECK(*again ==
+        "<VirtualHost *:443>\r\n"
+        "  ServerName www.example.com\r\n"
+        "  SSLCertificateFile /etc/ecert/www.cer\r\n"
+        "  # keep me\r\n"
+        "  SSLCertificateKeyFile /etc/ecert/www.key\r\n"
+        "  SSLCertificateChainFile /etc/ecert/chain.crt\r\n"
+        "</VirtualHost>\r\n");
+}
+
+TEST_CASE("patch: stapling on adds a marked SSLUseStapling; off removes exactly that, never the operator's own") {
+  const std::string before = "<VirtualHost *:443>\n    ServerName www.example.com\n</VirtualHost>\n";
+  VhostEdit on{1, SslSettings{}};
+  on.stapling = true;
+  auto with = patch_config_text(before, {on});
+  REQUIRE(with.is_ok());
+  CHECK(*with == "<VirtualHost *:443>\n    ServerName www.example.com\n    # ecertctl: vhost.stapling\n"
+                 "    SSLUseStapling on\n</VirtualHost>\n");
+  CHECK(*patch_config_text(*with, {on}) == *with);  // idempotent
+  VhostEdit off{1, SslSettings{}};
+  off.stapling = false;
+  CHECK(*patch_config_text(*with, {off}) == before);
+  const std::string own = "<VirtualHost *:443>\n    SSLUseStapling off\n</VirtualHost>\n";
+  CHECK(*patch_config_text(own, {off}) == own);
+  CHECK(*patch_config_text(own, {on}) == "<VirtualHost *:443>\n    SSLUseStapling on\n</VirtualHost>\n");
+}
+
+TEST_CASE("set_stapling_cache: appended once at the end, removed only as added") {
+  const std::string root = "ServerRoot /etc/apache2\r\nIncludeOptional sites-enabled/*.conf\r\n";
+  auto with = set_stapling_cache(root, true);
+  REQUIRE(with.is_ok());
+  CHECK(*with == root + "# ecertctl: OCSP stapling cache for vhost.stapling\r\n<IfModule mod_ssl.c>\r\n"
+                        "    SSLStaplingCache shmcb:ssl_stapling(65536)\r\n</IfModule>\r\n");
+  CHECK(*set_stapling_cache(*with, true) == *with);
+  CHECK(*set_stapling_cache(*with, false) == root);
+  CHECK(*set_stapling_cache(root, false) == root);
+  MemoryFileSystem fs;
+  fs.add_file("/c/httpd.conf", *with);
+  LoadOptions with_ssl;
+  with_ssl.compiled_modules = {"core.c", "mod_ssl.c"};
+  auto config = load_config(fs, "/c/httpd.conf", with_ssl);
+  REQUIRE_MESSAGE(config.is_ok(), config.status().message());
+  CHECK(config->stapling_cache_added);
+  CHECK(config->stapling_caches == std::vector<std::string>{"/c/httpd.conf:5"});
+}
+
+}  // namespace ecert::apache

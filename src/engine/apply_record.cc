@@ -11,6 +11,9 @@
 namespace ecert {
 namespace {
 
+// The file SSLCertificateFile names for the site: its fullchain, or its certificate.
+fs::path served_certificate_path(const Site& site) { return site.fullchain ? site.fullchain->path() : site.certificate.path(); }
+
 // Whether Apache will load the site's own key and certificate: this run
 // made its vhost say so, or it says so already (whatever the plan thinks of
 // the site: a site in error is loaded all the same).
@@ -22,16 +25,17 @@ bool serves_site_files(ApplyRun& run, std::size_t i) {
   const Site& site = run.manifest.sites[i];
   const apache::VirtualHost* vh = run.observed.sites[i].vhost.vhost;
   return vh && vh->ssl_value("SSLCertificateKeyFile") == site.key.path.string() &&
-         vh->ssl_value("SSLCertificateFile") == site.certificate.string();
+         vh->ssl_value("SSLCertificateFile") == served_certificate_path(site).string();
 }
 
 // The public key of the key file and of the certificate file, read now.
 Result<std::pair<std::string, std::string>> read_pair(ApplyRun& run, const Site& site) {
   FileSystem& fs = run.services.fs;
-  auto cert_bytes = fs.read_file(site.certificate);
+  const fs::path cert_path = served_certificate_path(site);
+  auto cert_bytes = fs.read_file(cert_path);
   if (!cert_bytes) return cert_bytes.status();
-  auto cert = crypto::Certificate::parse(*cert_bytes);
-  if (!cert) return Status::invalid(site.certificate.string() + " is not a certificate: " + cert.status().message());
+  auto cert = crypto::Certificate::parse(*cert_bytes);  // a fullchain's first certificate
+  if (!cert) return Status::invalid(cert_path.string() + " is not a certificate: " + cert.status().message());
   auto key_bytes = fs.read_file(site.key.path);
   if (!key_bytes) return key_bytes.status();
   SecretString key_pem(std::move(*key_bytes));
@@ -49,15 +53,15 @@ std::string pair_problem(ApplyRun& run, std::size_t i) {
   const SiteFacts& f = run.observed.sites[i];
   std::string key_id = f.key.opened ? f.key.public_key_id : "";
   std::string cert_id = f.cert.parsed ? f.cert.info.public_key_id : "";
-  if (run.journal.wrote(site.key.path) || run.journal.wrote(site.certificate)) {
+  if (run.journal.wrote(site.key.path) || run.journal.wrote(served_certificate_path(site))) {
     auto now = read_pair(run, site);
     if (!now) return site.name + ": cannot check the key " + site.key.path.string() + " against the certificate " +
                      site.certificate.string() + ": " + now.status().message();
     std::tie(key_id, cert_id) = *now;
   }
   if (key_id.empty() || cert_id.empty() || key_id == cert_id) return "";
-  return site.name + ": the key " + site.key.path.string() + " and the certificate " + site.certificate.string() +
-         " do not match, and Apache would refuse to start with them (AH02565)";
+  return site.name + ": the key " + site.key.path.string() + " and the certificate " +
+         served_certificate_path(site).string() + " do not match, and Apache would refuse to start with them (AH02565)";
 }
 
 // A copy of a file Apache now runs with, in the state directory (0600).

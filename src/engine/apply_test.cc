@@ -555,3 +555,61 @@ TEST_CASE("notify: plan and --dry-run notify nobody") {
 }
 
 }  // namespace ecert
+
+namespace ecert {
+
+TEST_CASE("fullchain: written as leaf, sub CA, cross; SSLCertificateFile points at it; and back to a chain file") {
+  World w;
+  REQUIRE_FALSE(w.apply().failed());
+  const std::string with_chain_file = w.read("/etc/apache2/sites-enabled/a.conf");
+  w.manifest.sites[0].fullchain = PathString("/srv/a-fullchain.crt");
+  Report to_full = w.apply();
+  CHECK_FALSE(to_full.failed());
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+  CHECK(w.read("/srv/a-fullchain.crt") == w.read("/srv/a.cer") + w.pki.chain_pem());
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf") ==
+        vhost_conf("www.a.example", "    SSLCertificateFile /srv/a-fullchain.crt\n    SSLCertificateKeyFile /srv/a.key\n"));
+  CHECK(w.apply().changed() == false);
+  w.manifest.sites[0].fullchain.reset();
+  Report back = w.apply();
+  CHECK_FALSE(back.failed());
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf") ==
+        vhost_conf("www.a.example", "    SSLCertificateFile /srv/a.cer\n    SSLCertificateKeyFile /srv/a.key\n"
+                                    "    SSLCertificateChainFile /srv/a-chain.crt\n"));
+  CHECK(with_chain_file == w.read("/etc/apache2/sites-enabled/a.conf"));
+}
+
+TEST_CASE("stapling: SSLUseStapling in the vhost and one SSLStaplingCache for the server; off removes what was added") {
+  World w;
+  REQUIRE_FALSE(w.apply().failed());
+  const std::string vhost = w.read("/etc/apache2/sites-enabled/a.conf");
+  const std::string root = w.read("/etc/apache2/apache2.conf");
+  w.manifest.sites[0].vhost.stapling = true;
+  w.manifest.sites[1].vhost.stapling = true;
+  Report on = w.apply();
+  CHECK_FALSE(on.failed());
+  CHECK(w.runner.calls == std::vector<std::string>{"apache2ctl configtest", "apache2ctl graceful"});
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf").find("    # ecertctl: vhost.stapling\n    SSLUseStapling on\n") !=
+        std::string::npos);
+  const std::string with_cache = w.read("/etc/apache2/apache2.conf");
+  CHECK(with_cache.find("SSLStaplingCache shmcb:ssl_stapling(65536)") != std::string::npos);
+  CHECK(with_cache.find("SSLStaplingCache", with_cache.find("SSLStaplingCache") + 1) == std::string::npos);  // once
+  CHECK_FALSE(w.apply().changed());
+  w.manifest.sites[0].vhost.stapling = false;
+  w.manifest.sites[1].vhost.stapling = false;
+  CHECK_FALSE(w.apply().failed());
+  CHECK(w.read("/etc/apache2/sites-enabled/a.conf") == vhost);
+  CHECK(w.read("/etc/apache2/apache2.conf") == root);
+}
+
+TEST_CASE("stapling: a configtest failure puts the server-level edit back too") {
+  World w;
+  REQUIRE_FALSE(w.apply().failed());
+  const auto before = w.files();
+  w.manifest.sites[0].vhost.stapling = true;
+  w.runner.failures["apache2ctl configtest"] = 1;
+  CHECK(w.apply().failed());
+  CHECK(w.files() == before);
+}
+
+}  // namespace ecert

@@ -372,6 +372,8 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
   if (!data) return;
   LeafBytes leaf(std::move(*data));
   if (!read_certificate(leaf, io, cert)) return;
+  // A fullchain file starts with the certificate, as PEM.
+  if (site.fullchain && cert.pem.empty() && leaf.cert()) cert.pem = leaf.cert()->pem();
   prove_issuer(leaf, cas, manifest, site, io, cert, ca);
   if (ca.error.is_ok() && cert.signed_by_sub) prove_chain(leaf, cas, site, now, io, cert, ca);
 }
@@ -453,6 +455,7 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
   observe_ca_and_cert(in, cas, manifest, site, site.certificate, obs.now, io, f.cert, f.ca);
   observe_ca_and_cert(in, cas, manifest, site, staged_path(site.certificate), obs.now, io, f.staged_cert, f.staged_ca);
   in.read(site.chain, f.chain);
+  if (site.fullchain) in.read(*site.fullchain, f.fullchain);
   observe_previous_certificate(in, state_dir, site, f);
 
   if (!vhosts) {

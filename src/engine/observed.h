@@ -48,7 +48,7 @@ struct CertFacts {
   Status parse_error;
   CachedCert info;  // what it says, when parsed (what the facts cache remembers of it)
   bool was_der = false;
-  std::string pem;  // the certificate re-encoded as PEM; only kept when was_der
+  std::string pem;  // the certificate as PEM; only kept when was_der, or for a site's fullchain
   // Signature proofs, computed from the CA files named by the manifest.
   bool signed_by_sub = false;
   bool signed_by_other_feature_sub = false;  // the standard sub CA for EV and vice versa
@@ -93,6 +93,7 @@ struct SiteFacts {
   CertFacts staged_cert;
   CaFacts staged_ca;
   FileFacts chain;
+  FileFacts fullchain;  // when the site has one
   VhostFacts vhost;
   // The copy of the certificate Apache was last restarted with (in the state
   // directory); read only when a renewed certificate replaced the live one.

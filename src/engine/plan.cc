@@ -16,6 +16,7 @@ const char* resource_name(ResourceKind kind) {
     case ResourceKind::kCsr: return "csr";
     case ResourceKind::kCertificate: return "certificate";
     case ResourceKind::kChain: return "chain";
+    case ResourceKind::kFullchain: return "fullchain";
     case ResourceKind::kVhost: return "vhost";
   }
   return "?";
@@ -87,6 +88,7 @@ SitePlan plan_site(const SiteInput& in, std::optional<VhostEdits>& edits) {
   plan_csr(in, key, sp);
   if (!plan_certificate(in, key, sp)) return sp;
   if (!plan_chain(in, key, sp)) return sp;
+  if (in.site.fullchain) plan_fullchain(in, key, sp);
   plan_vhost(in, sp, edits);
   return sp;
 }
@@ -125,6 +127,7 @@ std::map<std::string, ConfigWrite> group_by_file(const std::vector<std::optional
     if (!edits[i]) continue;
     edit_of(edits[i]->block_file, i).blocks.push_back(edits[i]->block);
     for (const auto& [file, edit] : edits[i]->included) edit_of(file, i).directives.push_back(edit);
+    if (edits[i]->stapling_cache) edit_of(edits[i]->root_file, i).stapling_cache = edits[i]->stapling_cache;
   }
   return by_file;
 }
@@ -211,10 +214,12 @@ Result<std::string> edit_config(const ConfigWrite& write, std::string_view conte
                                 const std::function<bool(std::size_t)>& keep) {
   std::vector<apache::VhostEdit> blocks;
   std::vector<apache::DirectiveEdit> directives;
+  std::optional<bool> stapling_cache;
   for (const auto& e : write.edits)
     if (keep(e.site)) {
       blocks.insert(blocks.end(), e.blocks.begin(), e.blocks.end());
       directives.insert(directives.end(), e.directives.begin(), e.directives.end());
+      if (e.stapling_cache) stapling_cache = e.stapling_cache;
     }
   if (!blocks.empty() && !directives.empty())
     return Status::invalid(write.path +
@@ -222,18 +227,21 @@ Result<std::string> edit_config(const ConfigWrite& write, std::string_view conte
                            "move the directives into the vhost");
   auto patched = blocks.empty() ? apache::patch_directive_lines(content, directives)
                                 : apache::patch_config_text(content, blocks);
+  if (patched && stapling_cache) patched = apache::set_stapling_cache(*patched, *stapling_cache);
   if (!patched) return Status::invalid(write.path + ": " + patched.status().message());
   return patched;
 }
 
 Plan make_plan(const Manifest& manifest, const Observed& observed, const std::string& manifest_arg) {
   Plan plan;
+  const bool any_stapling = std::any_of(manifest.sites.begin(), manifest.sites.end(),
+                                        [](const Site& s) { return s.vhost.stapling; });
   std::vector<SiteInput> inputs;
   inputs.reserve(manifest.sites.size());
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     const Site& site = manifest.sites[i];
     inputs.push_back(SiteInput{site, observed.sites[i], observed, site_command("rotate", manifest_arg, site),
-                               site_command("csr", manifest_arg, site), observed.state_dir});
+                               site_command("csr", manifest_arg, site), observed.state_dir, any_stapling});
   }
   find_chain_conflicts(manifest, observed, inputs);
   std::vector<std::optional<VhostEdits>> edits(inputs.size());

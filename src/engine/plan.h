@@ -20,7 +20,7 @@
 
 namespace ecert {
 
-enum class ResourceKind { kKey, kCsr, kCertificate, kChain, kVhost };
+enum class ResourceKind { kKey, kCsr, kCertificate, kChain, kFullchain, kVhost };
 enum class Action { kNoOp, kCreate, kUpdate, kPending, kError };
 
 const char* resource_name(ResourceKind kind);  // "key", "csr", ...
@@ -148,7 +148,7 @@ struct SitePlan {
   std::string name;          // A-label
   std::string unicode_name;  // as the manifest writes it (differs for IDN names)
   std::string feature;
-  std::vector<Change> changes;  // key, csr, certificate, chain, vhost
+  std::vector<Change> changes;  // key, csr, certificate, chain, fullchain (when the site has one), vhost
   std::vector<std::string> warnings;
   RenewalState renewal;
 
@@ -165,6 +165,7 @@ struct SiteConfigEdit {
   std::size_t site = 0;
   std::vector<apache::VhostEdit> blocks;          // its <VirtualHost> block, when it is in this file
   std::vector<apache::DirectiveEdit> directives;  // SSL lines Included into its vhost from this file
+  std::optional<bool> stapling_cache;             // the root file: add (true) or remove (false) the stapling cache
 };
 
 // One Apache configuration file the plan rewrites: its new bytes, computed

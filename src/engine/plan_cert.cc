@@ -1,6 +1,7 @@
 // The certificate and chain planners, and what the planners share.
 #include "engine/plan_site.h"
 #include "engine/installed.h"
+#include "util/digest.h"
 #include "util/strings.h"
 #include "util/time.h"
 
@@ -21,7 +22,7 @@ Change make_change(ResourceKind kind, Action action, const fs::path& path, std::
 namespace {
 
 constexpr ResourceKind kOrder[] = {ResourceKind::kKey, ResourceKind::kCsr, ResourceKind::kCertificate,
-                                   ResourceKind::kChain, ResourceKind::kVhost};
+                                   ResourceKind::kChain, ResourceKind::kFullchain, ResourceKind::kVhost};
 
 fs::path path_of(const Site& site, ResourceKind kind) {
   switch (kind) {
@@ -29,6 +30,7 @@ fs::path path_of(const Site& site, ResourceKind kind) {
     case ResourceKind::kCsr: return site.csr;
     case ResourceKind::kCertificate: return site.certificate;
     case ResourceKind::kChain: return site.chain;
+    case ResourceKind::kFullchain: return site.fullchain ? site.fullchain->path() : fs::path();
     case ResourceKind::kVhost: return site.vhost.file.value_or(fs::path());
   }
   return {};
@@ -154,9 +156,12 @@ void plan_waiting(const SiteInput& in, SitePlan& sp) {
                                    "waiting for the CA: submit the CSR (" + in.csr_cmd +
                                        ") and place the issued certificate at " + site.certificate.string()));
   const Blocker waits{ResourceKind::kCertificate, false};
-  Change chain = make_change(ResourceKind::kChain, Action::kPending, site.chain, "waiting for the certificate");
-  chain.blocked_by = waits;
-  sp.changes.push_back(std::move(chain));
+  for (ResourceKind kind : {ResourceKind::kChain, ResourceKind::kFullchain}) {
+    if (kind == ResourceKind::kFullchain && !site.fullchain) continue;
+    Change c = make_change(kind, Action::kPending, path_of(site, kind), "waiting for the certificate");
+    c.blocked_by = waits;
+    sp.changes.push_back(std::move(c));
+  }
   const VhostFacts& vh = in.facts.vhost;
   const fs::path vhost_path = vh.vhost ? fs::path(vh.vhost->file) : path_of(site, ResourceKind::kVhost);
   std::string reason = "waiting for the certificate";
@@ -209,6 +214,7 @@ void block_after(const SiteInput& in, SitePlan& sp, ResourceKind from, const cha
   const std::string by = std::string("the ") + (what ? what : resource_name(from));
   bool after = false;
   for (ResourceKind kind : kOrder) {
+    if (kind == ResourceKind::kFullchain && !in.site.fullchain) continue;
     if (after) {
       Change c = make_change(kind, Action::kError, path_of(in.site, kind), "not checked: " + by + " has an error");
       c.blocked_by = Blocker{from, true};
@@ -289,6 +295,27 @@ bool plan_chain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
   else
     sp.changes.push_back(settled(in, sp, ResourceKind::kChain, site.chain, desc));
   return true;
+}
+
+void plan_fullchain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
+  const fs::path path = *in.site.fullchain;
+  const CertFacts& cert = key.promote ? served_cert(in.facts) : in.facts.cert;
+  const CaFacts& ca = key.promote ? served_ca(in.facts) : in.facts.ca;
+  const FileFacts& file = in.facts.fullchain;
+  if (!file.error.is_ok()) {
+    sp.changes.push_back(make_change(ResourceKind::kFullchain, Action::kError, path, file.error.message()));
+    return;
+  }
+  auto bytes = std::make_shared<const std::string>(cert.pem + *ca.chain_pem);
+  const std::string desc = "the certificate, then " + squote(ca.sub_cn) + " and " + squote(ca.cross_cn);
+  const WriteFile content{bytes, {in.site.certificate.string(), ca.sub_path, in.site.ca.cross.string()}, key.promote};
+  if (!file.exists)
+    sp.changes.push_back(make_change(ResourceKind::kFullchain, Action::kCreate, path, desc, content, true));
+  else if (file.digest != sha256_hex(*bytes))
+    sp.changes.push_back(
+        make_change(ResourceKind::kFullchain, Action::kUpdate, path, "content differs; write " + desc, content, true));
+  else
+    sp.changes.push_back(make_change(ResourceKind::kFullchain, Action::kNoOp, path, desc));
 }
 
 }  // namespace ecert::planning

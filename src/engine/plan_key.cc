@@ -56,7 +56,9 @@ KeyDecision stop_waiting(const SiteInput& in, SitePlan& sp, const std::string& l
                          const std::string& waiting) {
   sp.changes.push_back(make_change(ResourceKind::kKey, Action::kPending, in.site.key.path,
                                    "live key: " + live_problem + "; " + waiting));
-  for (auto kind : {ResourceKind::kCsr, ResourceKind::kCertificate, ResourceKind::kChain, ResourceKind::kVhost}) {
+  for (auto kind : {ResourceKind::kCsr, ResourceKind::kCertificate, ResourceKind::kChain, ResourceKind::kFullchain,
+                    ResourceKind::kVhost}) {
+    if (kind == ResourceKind::kFullchain && !in.site.fullchain) continue;
     Change c = make_change(kind, Action::kPending, "", "waiting for the certificate for the staged key");
     c.blocked_by = Blocker{ResourceKind::kKey, false};
     sp.changes.push_back(std::move(c));

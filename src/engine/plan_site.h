@@ -19,6 +19,7 @@ struct SiteInput {
   std::string rotate_cmd;  // "ecertctl rotate -f M --site NAME", for messages
   std::string csr_cmd;     // "ecertctl csr -f M --site NAME"
   fs::path state_dir;      // where the copies of what Apache runs with are kept (engine/installed.h)
+  bool any_stapling = false;  // some site of the manifest has vhost.stapling
   // Set when an earlier site shares this site's chain file but needs other
   // bytes in it (their certificates come from different sub CAs): why.
   std::string chain_conflict = {};
@@ -58,6 +59,10 @@ struct VhostEdits {
   std::string block_file;  // real file of the <VirtualHost> block
   apache::VhostEdit block;
   std::vector<std::pair<std::string, apache::DirectiveEdit>> included;  // (real file, edit)
+  // The server-level OCSP stapling cache in the root file: added (true) or
+  // the one ecertctl added removed (false).
+  std::optional<bool> stapling_cache;
+  std::string root_file;  // real path of the root configuration file
 };
 
 // Each returns false when the site's later resources have been planned
@@ -66,6 +71,8 @@ KeyDecision plan_key(const SiteInput& in, SitePlan& sp);
 void plan_csr(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
 bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
 bool plan_chain(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
+// The fullchain file (leaf, sub CA, cross certificate) of a site that has one.
+void plan_fullchain(const SiteInput& in, const KeyDecision& key, SitePlan& sp);
 // Plans the vhost change; when the directives must change, `edits` says how
 // (make_plan turns every site's edits into whole-file ConfigWrites).
 void plan_vhost(const SiteInput& in, SitePlan& sp, std::optional<VhostEdits>& edits);

@@ -79,6 +79,7 @@ nlohmann::json site_status_json(const StatusReport& r, const SiteStatus& s) {
   j["renewal"] = renewal_json(r, p);
   j["chain"] = resource_json(p, ResourceKind::kChain);
   if (!s.facts->ca.sub_path.empty()) j["chain"]["sub_ca"] = s.facts->ca.sub_path;  // which ca.sub file was chosen
+  if (p.find(ResourceKind::kFullchain)) j["fullchain"] = resource_json(p, ResourceKind::kFullchain);
   j["vhost"] = resource_json(p, ResourceKind::kVhost);
   if (const apache::VirtualHost* vh = s.facts->vhost.vhost) {
     j["vhost"]["file"] = vh->file;
