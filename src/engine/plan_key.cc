@@ -1,5 +1,7 @@
 // The key and CSR planners: which key the site uses, its CSR, and where the
 // site stands in its renewal cycle (due, staged, promoted).
+#include <cstdio>
+
 #include "engine/csr_check.h"
 #include "engine/plan_site.h"
 #include "util/strings.h"
@@ -30,9 +32,21 @@ KeyDecision stopped() {
 
 std::string format_date(std::time_t t) { return format_utc(t, "%Y-%m-%d"); }
 
+// A key file others may read or write (or its group write): private key
+// material must not be, whatever else is right. Group-readable is fine
+// (Debian's ssl-cert convention: 0640 root:ssl-cert).
+std::string mode_problem(const fs::path& path, mode_t mode) {
+  if ((mode & 027) == 0) return "";
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode & 07777));
+  return "the key " + path.string() + " is " + ((mode & 007) ? "readable or writable by others" : "writable by its group") +
+         " (mode " + octal + "); run: chmod 600 " + path.string() + " (or 640 with the group ssl-cert)";
+}
+
 // Why an existing key cannot serve the site, or "" when it can.
-std::string key_problem(const KeySpec& spec, const KeyFacts& key) {
+std::string key_problem(const KeySpec& spec, const KeyFacts& key, const fs::path& path) {
   if (!key.file.error.is_ok()) return key.file.error.message();
+  if (std::string mode = mode_problem(path, key.mode); !mode.empty()) return mode;
   if (!key.opened) return key.open_error.message();
   if (!key.is_rsa) return "not an RSA key; the CA's procedure needs RSA";
   if (key.bits != spec.bits)
@@ -123,7 +137,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
   const Site& site = in.site;
   const SiteFacts& f = in.facts;
   const std::string staged = staged_path(site.key.path);
-  if (std::string problem = key_problem(site.key, f.staged_key); !problem.empty())
+  if (std::string problem = key_problem(site.key, f.staged_key, staged); !problem.empty())
     return stop_with_error(in, sp, staged, "staged key: " + problem + "; run " + in.rotate_cmd + " again",
                            "staged key");
   if (f.staged_key.file.digest == f.key.file.digest) return plan_completed(in, sp);
@@ -228,7 +242,7 @@ KeyDecision plan_key(const SiteInput& in, SitePlan& sp) {
     d.new_key = true;
     return d;
   }
-  const std::string live_problem = key_problem(site.key, f.key);
+  const std::string live_problem = key_problem(site.key, f.key, site.key.path);
   if (staged) return plan_staged(in, sp, live_problem);
   if (!live_problem.empty())
     return stop_with_error(in, sp, site.key.path,

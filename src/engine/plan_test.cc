@@ -47,6 +47,7 @@ KeyFacts good_key(const std::string& der = "KEY1") {
   k.bits = 2048;
   k.encrypted = true;
   k.public_key_id = der;
+  k.mode = 0600;
   return k;
 }
 
@@ -224,6 +225,22 @@ TEST_CASE("an existing key that does not match the manifest is an error naming r
   for (const auto& c : p.sites[0].changes) CHECK(std::holds_alternative<std::monostate>(c.payload));
   for (const auto& c : p.sites[0].changes)
     if (c.kind != ResourceKind::kKey) CHECK(c.blocked_by == Blocker{ResourceKind::kKey, true});
+}
+
+TEST_CASE("a key others may read is an error naming the chmod; group-readable is fine") {
+  Site s = standard_site();
+  SiteFacts f = converged(s);
+  f.key.mode = 0644;
+  Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+  const Change& k = change(p.sites[0], ResourceKind::kKey);
+  CHECK(k.action == Action::kError);
+  CHECK(k.reason.find("the key /srv/ssl.key/www.key is readable or writable by others (mode 0644); run: chmod 600 "
+                      "/srv/ssl.key/www.key (or 640 with the group ssl-cert)") == 0);
+  f.key.mode = 0620;
+  CHECK(change(make_plan(manifest_of({s}), observed_of({f}), "m.yaml").sites[0], ResourceKind::kKey).reason.find(
+            "writable by its group (mode 0620)") != std::string::npos);
+  f.key.mode = 0640;
+  CHECK(make_plan(manifest_of({s}), observed_of({f}), "m.yaml").sites[0].state() == SitePlan::State::kConverged);
 }
 
 TEST_CASE("a wrong passphrase is an error on the key") {

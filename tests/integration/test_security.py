@@ -273,6 +273,27 @@ class NonRegularFileTest(E2ECase, unittest.TestCase):
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
 
 
+class KeyModeTest(E2ECase, unittest.TestCase):
+    def test_a_key_others_can_read_is_an_error_naming_the_chmod_and_is_left_as_it_is(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        key = Path(a["key"]) if Path(a["key"]).is_absolute() else self.path_in_manifest(a["key"])
+        before = key.read_bytes()
+        key.chmod(0o644)
+        cp = self.ecertctl("plan", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn(f"run: chmod 600 {key}", cp.stdout)
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertEqual(key.read_bytes(), before)
+        self.assertEqual(key.stat().st_mode & 0o777, 0o644)  # never fixed behind the operator's back
+        key.chmod(0o640)  # Debian's ssl-cert group convention
+        self.assertEqual(self.ecertctl("plan", "-f", m, env=self.env(sb)).returncode, 0)
+
+
 class NoFaultSwitchTest(E2ECase, unittest.TestCase):
     def test_the_shipped_binary_ignores_the_fault_injection_variables(self):
         # Only the test build (tests/faults/) numbers its write steps; the
