@@ -93,4 +93,13 @@ int run_cli(int argc, char** argv, Runtime& rt) {
   return dispatch(subcommands, flags, rt);
 }
 
+int run_cli_on(FileSystem& fs, int argc, char** argv) {
+  RealCommandRunner runner;
+  SystemClock clock;
+  RealTlsProbe tls(fs);
+  Syslog log;
+  Runtime rt{fs, runner, clock, tls, log};
+  return run_cli(argc, argv, rt);
+}
+
 }  // namespace ecert::cli

@@ -20,4 +20,8 @@ struct Runtime {
 // changes to make.
 int run_cli(int argc, char** argv, Runtime& rt);
 
+// run_cli with the real command runner, clock, TLS probe and system log,
+// on `fs` (the real disk; in the test build, one with numbered write faults).
+int run_cli_on(FileSystem& fs, int argc, char** argv);
+
 }  // namespace ecert::cli

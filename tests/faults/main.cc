@@ -7,10 +7,5 @@
 int main(int argc, char** argv) {
   ecert::EnvWriteSteps steps;
   ecert::RealFileSystem fs(ecert::kMaxReadSize, &steps);
-  ecert::RealCommandRunner runner;
-  ecert::SystemClock clock;
-  ecert::RealTlsProbe tls(fs);
-  ecert::Syslog log;
-  ecert::cli::Runtime rt{fs, runner, clock, tls, log};
-  return ecert::cli::run_cli(argc, argv, rt);
+  return ecert::cli::run_cli_on(fs, argc, argv);
 }
