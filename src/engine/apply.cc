@@ -58,6 +58,13 @@ std::vector<FileDiff> predict_diffs(const Plan& plan, const FileSystem& fs) {
   return out;
 }
 
+// What reading Apache's configuration warned about (an unresolved ${VAR} in
+// an Include, an optional glob that matched nothing).
+void add_config_warnings(const Observed& obs, Report& r) {
+  if (obs.apache_config)
+    for (const auto& d : obs.apache_config->warnings) r.warnings.push_back(d.str());
+}
+
 Report new_report(const char* command, bool dry_run) {
   Report r;
   r.command = command;
@@ -87,6 +94,7 @@ Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& cl
   ApacheProbe apache = probe_apache(manifest.apache, runner);
   if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   Observed obs = observe_with_cache(manifest, fs, options.state_dir, clock.now(), std::move(apache.options));
+  add_config_warnings(obs, r);
   r.plan = make_plan(manifest, obs, options.manifest_arg);
   r.plan.inputs = std::move(obs.inputs);
   if (options.diffs) r.diffs = predict_diffs(r.plan, fs);
@@ -114,6 +122,7 @@ Report apply(const Manifest& manifest, Services& sv, const ApplyOptions& options
   // freed by now: hand their pages back, so that acting does not stack on
   // top of them (peak memory of a fleet's first run).
   malloc_trim(0);
+  add_config_warnings(*obs, r);
   r.plan = make_plan(manifest, *obs, options.manifest_arg);
   r.plan.inputs = std::move(obs->inputs);
   if (options.saved_plan)

@@ -613,3 +613,20 @@ TEST_CASE("stapling: a configtest failure puts the server-level edit back too") 
 }
 
 }  // namespace ecert
+
+namespace ecert {
+
+TEST_CASE("what reading Apache's configuration warns about reaches the report") {
+  World w;
+  w.disk.add_file("/etc/apache2/apache2.conf", "ServerRoot /etc/apache2\nIncludeOptional sites-enabled/*.conf\n"
+                                               "IncludeOptional ${ECERT_APPLY_TEST_SURELY_UNSET}/extra.conf\n");
+  ApplyOptions o;
+  o.state_dir = kState;
+  const Report plan = plan_only(w.manifest, w.disk, w.clock, w.runner, o);
+  REQUIRE(plan.warnings.size() == 1);
+  CHECK(plan.warnings[0].find("/etc/apache2/apache2.conf:3: warning: IncludeOptional "
+                              "${ECERT_APPLY_TEST_SURELY_UNSET}/extra.conf uses ${ECERT_APPLY_TEST_SURELY_UNSET}") == 0);
+  CHECK(w.apply().warnings == plan.warnings);
+}
+
+}  // namespace ecert

@@ -11,6 +11,8 @@ StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, cons
   ApacheProbe apache = probe_apache(manifest.apache, runner);
   if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   r.observed = observe_with_cache(manifest, fs, state_dir, clock.now(), std::move(apache.options));
+  if (r.observed.apache_config)
+    for (const auto& d : r.observed.apache_config->warnings) r.warnings.push_back(d.str());
   r.plan = make_plan(manifest, r.observed, manifest_arg);
   r.observed.inputs.clear();  // a saved plan's business, not status's
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
