@@ -8,6 +8,7 @@
 #include "engine/facts_cache.h"
 #include "engine/lock.h"
 #include "engine/observe.h"
+#include "engine/state_dir.h"
 #include "util/time.h"
 
 namespace ecert {
@@ -18,9 +19,7 @@ namespace {
 Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCache& before, FactsUse&& use) {
   std::optional<FactsCache> next = next_facts_cache(before, std::move(use), options.narrowed);
   if (!next) return Status::ok();
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  return fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(*next), wo);
+  return write_state_file(fs, facts_cache_path(options.state_dir), render_facts_cache(*next));
 }
 
 // Observes under the lock, and records the facts cache before anything

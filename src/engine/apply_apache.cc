@@ -2,6 +2,7 @@
 // rollback when any of them fails; then the record of what Apache runs with.
 #include "engine/apply_run.h"
 #include "engine/installed.h"
+#include "engine/state_dir.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -79,9 +80,7 @@ void record_installed(ApplyRun& run) {
   InstalledState now = before;
   for (auto& [name, rec] : updates) now[name] = std::move(rec);
   if (now == before) return;
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  if (Status s = run.services.fs.write_atomic(installed_state_path(run.options.state_dir), render_installed(now), wo);
+  if (Status s = write_state_file(run.services.fs, installed_state_path(run.options.state_dir), render_installed(now));
       !s)
     run.report.errors.push_back("cannot record what Apache runs with: " + s.message());
 }

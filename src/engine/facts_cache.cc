@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/state_dir.h"
+
 namespace ecert {
 
 // One field list per entry kind serves both reading and writing (the JSON
@@ -127,11 +129,8 @@ std::string render_facts_cache(const FactsCache& c) {
 }
 
 FactsCache read_facts_cache(const FileSystem& fs, const fs::path& state_dir) {
-  const fs::path path = facts_cache_path(state_dir);
-  auto info = fs.stat(path);
-  if (!info || !info->is_regular || (info->mode & 022) != 0) return {};
-  auto text = fs.read_file(path);
-  if (!text) return {};
+  auto text = read_state_file(fs, facts_cache_path(state_dir));
+  if (!text) return {};  // none, unreadable, or not ecertctl's own: verify afresh
   return parse_facts_cache(*text);
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/state_dir.h"
+
 namespace ecert {
 namespace {
 
@@ -78,7 +80,7 @@ InstalledState parse_installed(std::string_view text) {
 }
 
 InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir) {
-  auto text = fs.read_file(installed_state_path(state_dir));
+  auto text = read_state_file(fs, installed_state_path(state_dir));
   return text ? parse_installed(*text) : InstalledState{};
 }
 

@@ -13,6 +13,7 @@
 #include "crypto/x509.h"
 #include "engine/passphrase.h"
 #include "engine/installed.h"
+#include "engine/state_dir.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -450,7 +451,7 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
 // The record is an input too: a saved plan is stale once it changed.
 void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir, Observed& obs) {
   const fs::path path = installed_state_path(state_dir);
-  auto text = fs.read_file(path);
+  auto text = read_state_file(fs, path);  // a record that is not ecertctl's own is as none
   obs.inputs[path.string()] = text ? sha256_hex(*text) : "absent";
   if (!text) return;
   InstalledState state = parse_installed(*text);

@@ -91,7 +91,7 @@ TEST_CASE("facts cache: text form round-trips; a foreign header or a cut line is
   CHECK(partial.certs == c.certs);
 }
 
-TEST_CASE("facts cache: unreadable by policy when group or others may write it") {
+TEST_CASE("facts cache: unread unless it is a regular file of the running user that only it may write") {
   MemoryFileSystem fs;
   FactsCache c;
   c.signatures.insert("a b");
@@ -100,6 +100,37 @@ TEST_CASE("facts cache: unreadable by policy when group or others may write it")
   fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0666);
   CHECK(read_facts_cache(fs, "/state").empty());
   CHECK(read_facts_cache(fs, "/nowhere").empty());
+  // Another user's, even 0600.
+  fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0600);
+  fs.set_owner("/state/facts.jsonl", 65534, 65534);
+  CHECK(read_facts_cache(fs, "/state").empty());
+  // A symlink, even to a file of ours with mode 0600.
+  fs.remove("/state/facts.jsonl");
+  fs.add_file("/elsewhere/facts.jsonl", render_facts_cache(c), 0600);
+  fs.add_symlink("/state/facts.jsonl", "/elsewhere/facts.jsonl");
+  CHECK(read_facts_cache(fs, "/state").empty());
+}
+
+TEST_CASE("observe_with_cache: a poisoned cache is believed only when it is ecertctl's own file") {
+  World w;
+  const FactsCache learned = w.run(nullptr).facts.learned;
+  FactsCache poisoned = learned;
+  poisoned.certs[digest_of(w.fs, "/srv/b.cer")].serial = "FROM-THE-CACHE";
+  const std::string text = render_facts_cache(poisoned);
+  const std::string real_serial = w.run(nullptr).sites[1].cert.info.serial;
+  auto serial_seen = [&] { return observe_with_cache(w.manifest, w.fs, "/state", 0).sites[1].cert.info.serial; };
+  // Ours: believed (this is what makes a planted entry dangerous).
+  w.fs.add_directory("/state", 0700);
+  w.fs.add_file("/state/facts.jsonl", text, 0600);
+  CHECK(serial_seen() == "FROM-THE-CACHE");
+  // Planted by another user: the certificate is read for real.
+  w.fs.set_owner("/state/facts.jsonl", 65534, 65534);
+  CHECK(serial_seen() == real_serial);
+  // A symlink to a file of ours: not followed.
+  w.fs.remove("/state/facts.jsonl");
+  w.fs.add_file("/root/facts.jsonl", text, 0600);
+  w.fs.add_symlink("/state/facts.jsonl", "/root/facts.jsonl");
+  CHECK(serial_seen() == real_serial);
 }
 
 TEST_CASE("observe: a cold run proves everything, and a warm run answers from the cache alone") {
