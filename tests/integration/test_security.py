@@ -441,6 +441,29 @@ class StateDirectoryTest(E2ECase, unittest.TestCase):
                 self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o600))
                 self.assertEqual(planted.read_text(), poison, "written through the planted symlink")
 
+    def test_a_certificate_whose_dns_name_is_not_utf8_is_an_error_not_a_crash(self):
+        """Recording the facts cache once threw (JSON cannot hold bytes that are
+        not UTF-8, and an IA5String DNS name can): apply aborted on SIGABRT."""
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        cert = self.path_in_manifest(a["certificate"])
+        cert.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.tmp / "odd.key",
+                        "-out", cert, "-days", "2", "-subj", "/CN=www.a.test",
+                        "-addext", b"subjectAltName=DNS:www.a.test,DNS:odd\xff.a.test"], check=True, capture_output=True)
+        self.assertIn(b"odd\xff", cert.read_bytes() + subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-ext",
+                      "subjectAltName"], capture_output=True).stdout)
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertRegex(cp.stdout, r"www\.a\.test \(standard\): error")
+        self.assertIn("certificate", cp.stdout)
+        # The facts it could write were written.
+        cache = (self.state_dir / "facts.jsonl").read_text()
+        self.assertGreater(len(cache.splitlines()), 1)
+
 
 def allow_core_files() -> None:
     """Starts a child with core files allowed, so that a limit of 0 is ecertctl's own doing."""
