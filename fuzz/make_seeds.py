@@ -237,9 +237,9 @@ def facts_cache() -> None:
     put("fuzz_facts_cache", "two-sites.jsonl", good)
     put("fuzz_facts_cache", "header-only.jsonl", FACTS_HEADER)
     put("fuzz_facts_cache", "empty.jsonl", "")
-    put("fuzz_facts_cache", "older-version.jsonl", good.replace('"version":3', '"version":2'))
-    put("fuzz_facts_cache", "cut-short.jsonl", good[:-40])
-    put("fuzz_facts_cache", "crlf.jsonl", good.replace("\n", "\r\n"))
+    put("fuzz_facts_cache", "bad-older-version.jsonl", good.replace('"version":3', '"version":2'))
+    put("fuzz_facts_cache", "broken-cut-short.jsonl", good[:-40])
+    put("fuzz_facts_cache", "bad-crlf.jsonl", good.replace("\n", "\r\n"))
     lines = facts_lines("www.c.example")
     damaged = [
         lines[0].replace('"bits":2048', '"bits":"2048"'),            # mistyped
@@ -257,7 +257,7 @@ def facts_cache() -> None:
         lines[3],
         lines[3],                                                    # a duplicate
     ]
-    put("fuzz_facts_cache", "damaged-lines.jsonl", FACTS_HEADER + "".join(l + "\n" for l in damaged))
+    put("fuzz_facts_cache", "bad-damaged-lines.jsonl", FACTS_HEADER + "".join(l + "\n" for l in damaged))
     put("fuzz_facts_cache", "one-line.jsonl", FACTS_HEADER + '{"kind":"chain","id":"a","valid_from":1,"valid_until":2}\n')
 
 
@@ -272,8 +272,8 @@ def installed() -> None:
     good = installed_json({s: record(s) for s in ("www.a.example", "*.b.example", "www.xn--3pqw8o2pk43espw.com")})
     put("fuzz_installed", "three-sites.json", good)
     put("fuzz_installed", "no-sites.json", installed_json({}))
-    put("fuzz_installed", "cut-short.json", good[: len(good) // 2])
-    put("fuzz_installed", "not-json.json", "installed\n")
+    put("fuzz_installed", "broken-cut-short.json", good[: len(good) // 2])
+    put("fuzz_installed", "not-a-record.json", "installed\n")
     put("fuzz_installed", "extra-fields.json", json.dumps(
         {"extra": {"key": "x"}, "sites": {"a": {"key": "k", "note": [1, "s", {"key": "inner"}], "chain": "ch"},
                                            "b": 5, "c": None, "d": {"key": 7, "certificate": ["c"]}},
@@ -281,7 +281,7 @@ def installed() -> None:
     put("fuzz_installed", "escapes.json", '{"sites": {"we\\"ird\\\\name\\u00e9": {"key": "\\u0000k"}}}')
     put("fuzz_installed", "duplicates.json",
         '{"sites": {"a": {"key": "1", "key": "2"}, "a": {"chain": "3"}}, "sites": {"b": {"key": "4"}}}')
-    put("fuzz_installed", "top-level-array.json", '[{"sites": {"a": {"key": "k"}}}]')
+    put("fuzz_installed", "bad-top-level-array.json", '[{"sites": {"a": {"key": "k"}}}]')
     put("fuzz_installed", "small.json", '{"sites":{"a":{"key":"k","certificate":"c","chain":"h"}}}')
 
 
@@ -331,11 +331,11 @@ def plans() -> None:
     put("fuzz_saved_plan", "changes.plan", saved_plan([noop, new, renewal], writes))
     put("fuzz_saved_plan", "converged.plan", saved_plan([noop]))
     put("fuzz_saved_plan", "no-sites.plan", saved_plan([]))
-    put("fuzz_saved_plan", "another-kind.plan", saved_plan([noop]).replace("ecertctl-plan", "terraform-plan"))
-    put("fuzz_saved_plan", "format-2.plan", saved_plan([]).replace('"format_version": "1"', '"format_version": "2"'))
-    put("fuzz_saved_plan", "sites-not-a-list.plan", saved_plan([]).replace('"sites": []', '"sites": {"a": 1}'))
-    put("fuzz_saved_plan", "cut-short.plan", saved_plan([noop])[:700])
-    put("fuzz_saved_plan", "not-json.plan", "plan\n")
+    put("fuzz_saved_plan", "not-a-plan-another-kind.plan", saved_plan([noop]).replace("ecertctl-plan", "terraform-plan"))
+    put("fuzz_saved_plan", "not-a-plan-format-2.plan", saved_plan([]).replace('"format_version": "1"', '"format_version": "2"'))
+    put("fuzz_saved_plan", "not-a-plan-sites-not-a-list.plan", saved_plan([]).replace('"sites": []', '"sites": {"a": 1}'))
+    put("fuzz_saved_plan", "broken-cut-short.plan", saved_plan([noop])[:700])
+    put("fuzz_saved_plan", "not-a-plan-text.plan", "plan\n")
     put("fuzz_saved_plan", "small.plan", '{"kind":"ecertctl-plan","format_version":"1","manifest_path":"/m",'
         '"manifest_sha256":"d","selected_sites":[],"inputs":{"/a":"absent"},'
         '"sites":[{"name":"s","resources":[{"type":"key","action":"create","payload":{"kind":"new-key"}}]}]}')
