@@ -73,7 +73,7 @@ Status refuse(const fs::path& dir, const std::string& why) {
   return Status::permission("refusing to use the state directory " + dir.string() + ": " + why);
 }
 
-// `dir` absolute and without "." or ".." or a trailing slash.
+// `dir` absolute and without "." or a trailing slash (".." is refused before).
 fs::path normal_absolute(const fs::path& dir) {
   fs::path p = fs::absolute(dir).lexically_normal();
   if (!p.has_filename() && p != p.root_path()) p = p.parent_path();
@@ -182,6 +182,12 @@ void warn_about_records(const FileSystem& fs, const fs::path& dir, std::vector<s
 
 Status check_state_dir(const FileSystem& fs, const fs::path& dir_in, StateDirUse use,
                        std::vector<std::string>* warnings) {
+  // The kernel resolves ".." after symlinks, lexically_normal() before: the
+  // directory checked could be another than the one used.
+  for (const auto& part : dir_in)
+    if (part == "..")
+      return refuse(dir_in, "its path goes up with '..', which names another directory once a symlink is on the "
+                            "way; give --state-dir (or ECERTCTL_STATE_DIR) without '..'");
   const fs::path dir = normal_absolute(dir_in);
   auto existing = deepest_existing(fs, dir);
   if (!existing) return refuse(dir, existing.status().message());

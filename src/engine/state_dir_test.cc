@@ -46,11 +46,21 @@ TEST_CASE("state dir: root's and 0700 (or 0755) is used, for reading and for wri
     CHECK(check(fs, StateDirUse::kWrite, kDir, &warnings));
     CHECK(warnings.empty());
   }
-  // Trailing slash, "." and "..": the same directory.
+  // A trailing slash and ".": the same directory.
   MemoryFileSystem fs = safe_state();
   CHECK(check(fs, StateDirUse::kWrite, "/var/lib/ecertctl/"));
-  CHECK(check(fs, StateDirUse::kWrite, "/var/lib/./x/../ecertctl"));
+  CHECK(check(fs, StateDirUse::kWrite, "/var/./lib/ecertctl"));
   CHECK(fs.log().empty());  // checking writes nothing
+}
+
+TEST_CASE("state dir: a path with '..' is refused: after a symlink it names another directory") {
+  // /var/lib/link/../ecertctl is /srv/ecertctl to the kernel when link -> /srv/x, /var/lib/ecertctl lexically.
+  MemoryFileSystem fs = safe_state();
+  fs.add_directory("/srv/x", 0755);
+  fs.add_symlink("/var/lib/link", "/srv/x");
+  CHECK(check(fs, StateDirUse::kRead, "/var/lib/link/../ecertctl").message() ==
+        "refusing to use the state directory /var/lib/link/../ecertctl: its path goes up with '..', which names "
+        "another directory once a symlink is on the way; give --state-dir (or ECERTCTL_STATE_DIR) without '..'");
 }
 
 TEST_CASE("state dir: a missing one is fine (apply creates it), its parents are still checked") {
