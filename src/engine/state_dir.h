@@ -11,7 +11,8 @@
 //    not writable by group or others, reached without any symlink. A
 //    symlinked state directory (or one below a symlink) is refused, naming
 //    its real path: a link is only as safe as every directory it passes
-//    through, so the operator gives the real path instead.
+//    through, so the operator gives the real path instead. So is a path
+//    with "..", which after a symlink names another directory than it reads.
 //  - Every directory above it: owned by root or that user, and not writable
 //    by group or others unless sticky (as /tmp is). Otherwise another user
 //    could rename the state directory away and put their own in its place.
