@@ -12,11 +12,21 @@ fuzz_pem:           certificates (PEM and DER), a bundle, CSRs, made with a
                     random bytes, truncated PEM text) go only to the directory
                     in $ECERT_KEY_SEEDS_DIR when set (scripts/fuzz sets it to
                     a build directory), never into the repository.
+fuzz_facts_cache:   facts caches (engine/facts_cache.h) as apply writes them for
+                    two sites, and damaged ones: an older version, a cut line,
+                    mistyped and missing fields, unknown kinds, huge numbers.
+fuzz_installed:     installed-state records (engine/installed.h) as apply writes
+                    them, with unknown fields, other shapes and cut short.
+fuzz_saved_plan:    saved plans (`plan --out`, engine/saved_plan.h) of the
+                    shapes ecertctl writes (no-op, create, pending, error,
+                    config writes), and ones that are not plans.
 Deterministic where it matters (names); certificates differ per run.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -192,11 +202,158 @@ def pem_seeds() -> None:
     put("fuzz_pem", "der-garbage.der", bytes.fromhex("3082ffff") + b"\x00" * 16)
 
 
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compact(obj) -> str:
+    """As nlohmann::json::dump() writes it: keys sorted, no spaces."""
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+FACTS_HEADER = '{"format":"ecertctl facts","version":3}\n'
+
+
+def facts_lines(site: str) -> list[str]:
+    key, csr, cert, sub, cross, trust = (digest(site + part) for part in ("key", "csr", "cert", "sub", "cross", "trust"))
+    spki = digest(site + "spki")
+    subject = [["C", "HK"], ["ST", "Hong Kong"], ["L", "Hong Kong"], ["O", "My Organization"], ["CN", site]]
+    return [
+        compact({"kind": "key", "id": key, "witness": digest("witness"), "is_rsa": True, "bits": 2048,
+                 "public_key_id": spki}),
+        compact({"kind": "csr", "id": csr, "version": 0, "subject": subject, "public_key_id": spki,
+                 "signature_valid": True, "attribute_count": 0, "signature_digest": "SHA256"}),
+        compact({"kind": "cert", "id": cert, "common_name": site, "dns_names": [site, "shop." + site[4:]],
+                 "issuer_cn": "Hongkong Post e-Cert SSL CA 3 - 17", "serial": "194003C74C1D6BBF780F6C0CF9BBABB5",
+                 "not_before": 1764460800, "not_after": 1781654400, "public_key_id": spki}),
+        compact({"kind": "signature", "id": f"{cert} {sub}"}),
+        compact({"kind": "chain", "id": f"{cert} {sub} {cross} {trust}", "valid_from": 1764460800,
+                 "valid_until": 1781654400}),
+    ]
+
+
+def facts_cache() -> None:
+    good = FACTS_HEADER + "".join(l + "\n" for site in ("www.a.example", "www.b.example") for l in facts_lines(site))
+    put("fuzz_facts_cache", "two-sites.jsonl", good)
+    put("fuzz_facts_cache", "header-only.jsonl", FACTS_HEADER)
+    put("fuzz_facts_cache", "empty.jsonl", "")
+    put("fuzz_facts_cache", "bad-older-version.jsonl", good.replace('"version":3', '"version":2'))
+    put("fuzz_facts_cache", "broken-cut-short.jsonl", good[:-40])
+    put("fuzz_facts_cache", "bad-crlf.jsonl", good.replace("\n", "\r\n"))
+    lines = facts_lines("www.c.example")
+    damaged = [
+        lines[0].replace('"bits":2048', '"bits":"2048"'),            # mistyped
+        lines[1].replace('"signature_valid":true,', ""),             # missing field
+        lines[2].replace('"not_after":1781654400', '"not_after":1e300'),
+        lines[2].replace('"not_before":1764460800', '"not_before":-9223372036854775809'),
+        lines[4].replace('"valid_until":1781654400', '"valid_until":18446744073709551615'),
+        lines[0].replace('"bits":2048', '"bits":4294967297'),
+        lines[0].replace('"kind":"key"', '"kind":"notification"'),  # a newer kind
+        '{"kind":"signature"}',                                      # no id
+        '["kind","key"]',
+        "not json at all",
+        '{"kind":"cert","id":"x","common_name":"\\u00e9\\ud83d\\ude00","dns_names":[],"issuer_cn":"",'
+        '"serial":"","not_before":0,"not_after":0,"public_key_id":""}',
+        lines[3],
+        lines[3],                                                    # a duplicate
+    ]
+    put("fuzz_facts_cache", "bad-damaged-lines.jsonl", FACTS_HEADER + "".join(l + "\n" for l in damaged))
+    put("fuzz_facts_cache", "one-line.jsonl", FACTS_HEADER + '{"kind":"chain","id":"a","valid_from":1,"valid_until":2}\n')
+
+
+def installed_json(sites: dict) -> str:
+    """As render_installed writes it (json dump(2), keys sorted)."""
+    return json.dumps({"format_version": "1", "sites": sites}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def installed() -> None:
+    record = lambda site: {"key": digest(site + "key"), "certificate": digest(site + "cert"),
+                           "chain": digest("chain")}
+    good = installed_json({s: record(s) for s in ("www.a.example", "*.b.example", "www.xn--3pqw8o2pk43espw.com")})
+    put("fuzz_installed", "three-sites.json", good)
+    put("fuzz_installed", "no-sites.json", installed_json({}))
+    put("fuzz_installed", "broken-cut-short.json", good[: len(good) // 2])
+    put("fuzz_installed", "not-a-record.json", "installed\n")
+    put("fuzz_installed", "extra-fields.json", json.dumps(
+        {"extra": {"key": "x"}, "sites": {"a": {"key": "k", "note": [1, "s", {"key": "inner"}], "chain": "ch"},
+                                           "b": 5, "c": None, "d": {"key": 7, "certificate": ["c"]}},
+         "format_version": 1}))
+    put("fuzz_installed", "escapes.json", '{"sites": {"we\\"ird\\\\name\\u00e9": {"key": "\\u0000k"}}}')
+    put("fuzz_installed", "duplicates.json",
+        '{"sites": {"a": {"key": "1", "key": "2"}, "a": {"chain": "3"}}, "sites": {"b": {"key": "4"}}}')
+    put("fuzz_installed", "bad-top-level-array.json", '[{"sites": {"a": {"key": "k"}}}]')
+    put("fuzz_installed", "small.json", '{"sites":{"a":{"key":"k","certificate":"c","chain":"h"}}}')
+
+
+def plan_resource(type_: str, action: str, path: str, reason: str, payload=None) -> dict:
+    return {"type": type_, "action": action, "path": path, "reason": reason, "payload": payload}
+
+
+def saved_plan(sites: list, config_writes: list | None = None) -> str:
+    doc = {
+        "kind": "ecertctl-plan", "format_version": "1",
+        "manifest_path": "/etc/ecertctl/ecert.yaml", "manifest_sha256": digest("manifest"),
+        "selected_sites": [],
+        "inputs": {"/etc/apache2/apache2.conf": digest("apache2.conf"), "/etc/ssl/private/c.key": "absent",
+                   "/var/lib/ecertctl/installed.json": digest("installed")},
+        "restart": bool(config_writes), "restart_reason": "nothing Apache reads changes",
+        "sites": sites, "config_writes": config_writes or [],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def plans() -> None:
+    noop = {"name": "www.a.example", "feature": "standard", "state": "ok", "warnings": [], "resources": [
+        plan_resource("key", "no-op", "/etc/ssl/private/a.key", "RSA 2048, opens with the passphrase"),
+        plan_resource("csr", "no-op", "/etc/ssl/a.csr", "C=HK, ST=Hong Kong, L=Hong Kong, O=My Organization, CN=www.a.example"),
+        plan_resource("certificate", "no-op", "/etc/ssl/a.cer", "issued by 'Hongkong Post e-Cert SSL CA 3 - 17'"),
+        plan_resource("chain", "update", "/etc/ssl/hkpostca.crt", "rewrite",
+                      {"kind": "write-file", "sha256": digest("chain"), "sources": ["/ca/sub.crt", "/ca/cross.crt"]}),
+        plan_resource("vhost", "update", "/etc/apache2/sites-available/a.conf:3", "SSL directives",
+                      {"kind": "edit-config", "writes": [{"path": "/etc/apache2/sites-available/a.conf",
+                                                          "after_sha256": digest("a.conf")}]}),
+    ]}
+    new = {"name": "www.c.example", "feature": "standard", "state": "pending", "warnings": ["a warning"], "resources": [
+        plan_resource("key", "create", "/etc/ssl/private/c.key", "generate RSA 2048 (aes-256-cbc), mode 0600",
+                      {"kind": "new-key", "bits": 2048, "cipher": "aes-256-cbc"}),
+        plan_resource("csr", "create", "/etc/ssl/c.csr", "for the new key",
+                      {"kind": "new-csr", "key": "new", "subject": "C=HK, ST=Hong Kong, L=Hong Kong, O=My Organization, CN=www.c.example"}),
+        plan_resource("certificate", "pending", "/etc/ssl/c.cer", "waiting for the CA"),
+        plan_resource("chain", "pending", "/etc/ssl/hkpostca.crt", "waiting for the certificate"),
+        plan_resource("vhost", "error", "", "no <VirtualHost> on port 443 serves www.c.example"),
+    ]}
+    renewal = {"name": "www.d.example", "feature": "ev", "state": "changes", "warnings": [], "resources": [
+        plan_resource("key", "update", "/etc/ssl/private/d.key", "promote", {"kind": "promote-key", "staged": "/etc/ssl/private/d.key.new"}),
+        plan_resource("csr", "update", "/etc/ssl/d.csr", "move", {"kind": "move-staged-csr", "staged": "/etc/ssl/d.csr.new"}),
+        plan_resource("certificate", "update", "/etc/ssl/d.cer", "reload", {"kind": "reload"}),
+    ]}
+    writes = [{"path": "/etc/apache2/sites-available/a.conf", "before_sha256": digest("before"), "after_sha256": digest("a.conf")}]
+    put("fuzz_saved_plan", "changes.plan", saved_plan([noop, new, renewal], writes))
+    put("fuzz_saved_plan", "converged.plan", saved_plan([noop]))
+    put("fuzz_saved_plan", "no-sites.plan", saved_plan([]))
+    put("fuzz_saved_plan", "not-a-plan-another-kind.plan", saved_plan([noop]).replace("ecertctl-plan", "terraform-plan"))
+    put("fuzz_saved_plan", "not-a-plan-format-2.plan", saved_plan([]).replace('"format_version": "1"', '"format_version": "2"'))
+    put("fuzz_saved_plan", "not-a-plan-sites-not-a-list.plan", saved_plan([]).replace('"sites": []', '"sites": {"a": 1}'))
+    put("fuzz_saved_plan", "broken-cut-short.plan", saved_plan([noop])[:700])
+    put("fuzz_saved_plan", "not-a-plan-text.plan", "plan\n")
+    put("fuzz_saved_plan", "small.plan", '{"kind":"ecertctl-plan","format_version":"1","manifest_path":"/m",'
+        '"manifest_sha256":"d","selected_sites":[],"inputs":{"/a":"absent"},'
+        '"sites":[{"name":"s","resources":[{"type":"key","action":"create","payload":{"kind":"new-key"}}]}]}')
+
+
 if __name__ == "__main__":
-    for d in ("fuzz_manifest", "fuzz_apache_config", "fuzz_pem"):
-        shutil.rmtree(CORPUS / d, ignore_errors=True)
+    targets = ("fuzz_manifest", "fuzz_apache_config", "fuzz_pem", "fuzz_facts_cache", "fuzz_installed",
+               "fuzz_saved_plan")
+    # Inputs the fuzzers found (regression-*) are kept: they are not made here.
+    for d in targets:
+        for f in (CORPUS / d).glob("*") if (CORPUS / d).is_dir() else ():
+            if not f.name.startswith("regression-"):
+                f.unlink()
     manifests()
     apache()
     pem_seeds()
+    facts_cache()
+    installed()
+    plans()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} seeds")

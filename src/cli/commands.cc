@@ -11,6 +11,7 @@
 #include "engine/csr_check.h"
 #include "engine/observe.h"
 #include "engine/saved_plan.h"
+#include "engine/state_dir.h"
 #include "engine/passphrase.h"
 #include "manifest/loader.h"
 #include "manifest/names.h"
@@ -112,6 +113,20 @@ std::string absolute(const std::string& path) { return fs::absolute(path).lexica
 
 int exit_code(const Report& report) { return report.failed() ? 1 : 0; }
 
+// Whether the state directory may be used (engine/state_dir.h): else says
+// why, with the command that fixes it (also to `log`, when given). Warns
+// about records it will ignore.
+bool state_dir_usable(const FileSystem& fs, const CommonOptions& opt, StateDirUse use, SystemLog* log = nullptr) {
+  std::vector<std::string> warnings;
+  if (Status s = check_state_dir(fs, opt.state_dir, use, &warnings); !s) {
+    std::cerr << "error: " << s.message() << "\n";
+    if (log) log->log(LogPriority::kError, one_log_line("error: " + s.message()));
+    return false;
+  }
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  return true;
+}
+
 }  // namespace
 
 int cmd_validate(Runtime& rt, const CommonOptions& opt) {
@@ -133,6 +148,7 @@ int cmd_validate(Runtime& rt, const CommonOptions& opt) {
 }
 
 int cmd_plan(Runtime& rt, const CommonOptions& opt, const std::string& out_path, bool detailed_exitcode) {
+  if (!state_dir_usable(rt.fs, opt, StateDirUse::kRead)) return 1;
   std::string manifest_digest;  // of the bytes this plan was made from
   auto manifest = load(opt, rt.fs, nullptr, &manifest_digest);
   if (!manifest) return 1;
@@ -181,6 +197,7 @@ int cmd_apply(Runtime& rt, const CommonOptions& opt_in, const ApplyFlags& flags)
     std::cerr << "error: " << message << "\n";
     if (log) log->log(LogPriority::kError, one_log_line("error: " + message));
   };
+  if (!state_dir_usable(rt.fs, opt, flags.dry_run ? StateDirUse::kRead : StateDirUse::kWrite, log)) return 1;
   std::optional<SavedPlan> plan;
   if (!flags.saved_plan.empty() && !(plan = read_saved_plan(rt.fs, flags.saved_plan, opt, refuse))) return 1;
   std::string manifest_digest;  // of the bytes parsed below: no window to swap the file after checking it
@@ -210,6 +227,7 @@ int cmd_apply(Runtime& rt, const CommonOptions& opt_in, const ApplyFlags& flags)
 
 int cmd_status(Runtime& rt, const CommonOptions& opt, const std::string& textfile_dir) {
   FileSystem& fs = rt.fs;
+  if (!state_dir_usable(fs, opt, StateDirUse::kRead)) return 1;
   auto manifest = load(opt, fs);
   if (!manifest) {
     if (opt.format == "prometheus") std::cout << invalid_manifest_prometheus();
@@ -264,6 +282,7 @@ int cmd_csr(Runtime& rt, const CommonOptions& opt) {
 
 int cmd_rotate(Runtime& rt, const CommonOptions& opt) {
   FileSystem& fs = rt.fs;
+  if (!state_dir_usable(fs, opt, StateDirUse::kWrite)) return 1;
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   const Site& site = manifest->sites.at(0);

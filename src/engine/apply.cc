@@ -9,6 +9,7 @@
 #include "engine/facts_cache.h"
 #include "engine/lock.h"
 #include "engine/observe.h"
+#include "engine/state_dir.h"
 #include "util/time.h"
 
 namespace ecert {
@@ -19,9 +20,7 @@ namespace {
 Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCache& before, FactsUse&& use) {
   std::optional<FactsCache> next = next_facts_cache(before, std::move(use), options.narrowed);
   if (!next) return Status::ok();
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  return fs.write_atomic(facts_cache_path(options.state_dir), render_facts_cache(*next), wo);
+  return write_state_file(fs, facts_cache_path(options.state_dir), render_facts_cache(*next));
 }
 
 // Observes under the lock, and records the facts cache before anything
@@ -77,7 +76,7 @@ void execute_plan(const Manifest& manifest, const Observed& obs, Services& sv, c
   r.applied.emplace();
   for (const auto& sp : r.plan.sites) r.applied->changes.emplace_back(sp.changes.size());
   const std::string stamp = format_utc(sv.clock.now(), "%Y%m%dT%H%M%SZ");
-  ApplyRun run{manifest, obs, r.plan, sv, options, r, Journal(sv.fs, options.state_dir / "backups", stamp), {}};
+  ApplyRun run{manifest, obs, r.plan, sv, options, r, Journal(sv.fs, options.state_dir / kBackupsName, stamp), {}};
   remove_leftover_temp_files(run);
   generate_keys_step(run);
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) site_files_step(run, i);

@@ -1,6 +1,7 @@
 // The last step of apply: notify.command is told the run's events.
 #include "engine/apply_run.h"
 #include "engine/notify.h"
+#include "engine/state_dir.h"
 
 namespace ecert {
 namespace {
@@ -22,9 +23,7 @@ Status send(ApplyRun& run, const std::vector<Notice>& notices) {
 }
 
 void record(ApplyRun& run, const NotifyState& state) {
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  if (Status s = run.services.fs.write_atomic(notify_state_path(run.options.state_dir), render_notify_state(state), wo);
+  if (Status s = write_state_file(run.services.fs, notify_state_path(run.options.state_dir), render_notify_state(state));
       !s)
     run.report.warnings.push_back("cannot record what was notified (it may be sent again): " + s.message());
 }
@@ -34,7 +33,7 @@ void record(ApplyRun& run, const NotifyState& state) {
 void notify_step(ApplyRun& run) {
   if (!run.manifest.notify) return;
   const fs::path path = notify_state_path(run.options.state_dir);
-  auto text = run.services.fs.read_file(path);
+  auto text = read_state_file(run.services.fs, path);  // one that is not ecertctl's own is as none
   const NotifyState sent = text ? parse_notify_state(*text) : NotifyState{};
   NotifyDecision d = decide_notices(*run.manifest.notify, notices_of(run.manifest, run.report), sent,
                                     run.services.clock.now());

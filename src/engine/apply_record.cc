@@ -6,6 +6,7 @@
 #include "engine/apply_run.h"
 #include "engine/installed.h"
 #include "engine/passphrase.h"
+#include "engine/state_dir.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -64,13 +65,12 @@ std::string pair_problem(ApplyRun& run, std::size_t i) {
          served_certificate_path(site).string() + " do not match, and Apache would refuse to start with them (AH02565)";
 }
 
-// A copy of a file Apache now runs with, in the state directory (0600).
+// A copy of a file Apache now runs with, in the state directory (a record:
+// 0600, a new file, ecertctl's own).
 void keep_copy(ApplyRun& run, const fs::path& copy, const std::string& bytes) {
   FileSystem& fs = run.services.fs;
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
   Status s = fs.create_directories(copy.parent_path(), 0700);
-  if (s) s = fs.write_atomic(copy, bytes, wo);
+  if (s) s = write_state_file(fs, copy, bytes);
   if (!s) run.report.errors.push_back("cannot keep a copy of what Apache runs with: " + s.message());
 }
 
@@ -128,9 +128,7 @@ void record_installed(ApplyRun& run) {
   InstalledState now = before;
   for (auto& [name, rec] : updates) now[name] = std::move(rec);
   if (now == before) return;
-  WriteOptions wo;
-  wo.new_file_mode = 0600;
-  if (Status s = run.services.fs.write_atomic(installed_state_path(run.options.state_dir), render_installed(now), wo);
+  if (Status s = write_state_file(run.services.fs, installed_state_path(run.options.state_dir), render_installed(now));
       !s)
     run.report.errors.push_back("cannot record what Apache runs with: " + s.message());
 }

@@ -7,6 +7,7 @@
 #include "engine/keygen.h"
 #include "engine/passphrase.h"
 #include "engine/staging.h"
+#include "engine/state_dir.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -150,7 +151,7 @@ Status promote_certificate(ApplyRun& run, std::size_t i, const Change& c, const 
   const std::string staged = staged_path(live);
   if (auto there = fs.read_file(staged); !there || *there != *renewed)
     if (Status s = fs.write_atomic(staged, *renewed, WriteOptions{mode, true}); !s) return s;
-  auto previous = fs.read_file(p.previous);
+  auto previous = read_state_file(fs, p.previous);  // the copy of what Apache ran with
   if (!previous) return previous.status();
   if (Status s = keep_old(run, live, *previous, mode); !s) return s;
   run.journal.record(live, SecretString(std::move(*previous)), mode, {i});
@@ -218,7 +219,7 @@ void remove_leftover_temp_files(ApplyRun& run) {
   dirs.insert(run.options.state_dir.string());
   dirs.insert((run.options.state_dir / "installed").string());
   for (const auto& dir : dirs) remove_temp_files_in(run, dir, 0);
-  remove_temp_files_in(run, run.options.state_dir / "backups", 64);  // backups/<stamp>/<absolute path>
+  remove_temp_files_in(run, run.options.state_dir / kBackupsName, 64);  // backups/<stamp>/<absolute path>
 }
 
 namespace {

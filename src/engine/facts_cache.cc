@@ -1,9 +1,13 @@
 #include "engine/facts_cache.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <limits>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/state_dir.h"
 
 namespace ecert {
 
@@ -20,11 +24,48 @@ namespace {
 
 using nlohmann::json;
 
+// nlohmann's conversions narrow an integer the member cannot hold (bits
+// 4294967297 would read as 1) and convert a float out of the member's range
+// with undefined behaviour. So the integer members are checked first: a line
+// where one is not an integer its member can hold is skipped. Every integer
+// member of the entries above is listed here.
+struct IntegerMember {
+  const char* name;
+  std::int64_t min, max;
+};
+template <class T>
+constexpr IntegerMember integer_member(const char* name) {
+  return {name, std::numeric_limits<T>::min(), std::numeric_limits<T>::max()};
+}
+constexpr IntegerMember kIntegerMembers[] = {
+    integer_member<decltype(CachedKey::bits)>("bits"),
+    integer_member<decltype(CachedCsr::version)>("version"),
+    integer_member<decltype(CachedCsr::attribute_count)>("attribute_count"),
+    integer_member<decltype(CachedCert::not_before)>("not_before"),
+    integer_member<decltype(CachedCert::not_after)>("not_after"),
+    integer_member<decltype(CachedChain::valid_from)>("valid_from"),
+    integer_member<decltype(CachedChain::valid_until)>("valid_until"),
+};
+
+bool integers_fit(const json& j) {
+  for (const IntegerMember& m : kIntegerMembers) {
+    auto it = j.find(m.name);
+    if (it == j.end()) continue;
+    if (it->is_number_unsigned()) {
+      if (it->get<std::uint64_t>() > static_cast<std::uint64_t>(m.max)) return false;
+    } else if (!it->is_number_integer() || it->get<std::int64_t>() < m.min || it->get<std::int64_t>() > m.max) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Bump when what an entry means changes: an older cache is then ignored.
 // 3: a chain proof covers every served certificate and its signature digest.
 constexpr const char* kHeader = R"({"format":"ecertctl facts","version":3})";
 
 void parse_line(const json& j, FactsCache& c) {
+  if (!integers_fit(j)) return;
   const std::string kind = j.at("kind").get<std::string>();
   std::string id = j.at("id").get<std::string>();
   if (kind == "key") c.keys.insert_or_assign(std::move(id), j.get<CachedKey>());
@@ -115,7 +156,14 @@ std::string render_facts_cache(const FactsCache& c) {
   auto line = [&](const char* kind, const std::string& id, json j) {
     j["kind"] = kind;
     j["id"] = id;
-    out += j.dump();
+    try {
+      out += j.dump();
+    } catch (const json::type_error&) {
+      // Bytes that are not UTF-8 (a DNS name in a certificate is whatever
+      // bytes its issuer put there) cannot be written as JSON: that fact is
+      // not remembered, and is verified afresh next time.
+      return;
+    }
     out += '\n';
   };
   for (const auto& [id, k] : c.keys) line("key", id, k);
@@ -127,11 +175,8 @@ std::string render_facts_cache(const FactsCache& c) {
 }
 
 FactsCache read_facts_cache(const FileSystem& fs, const fs::path& state_dir) {
-  const fs::path path = facts_cache_path(state_dir);
-  auto info = fs.stat(path);
-  if (!info || !info->is_regular || (info->mode & 022) != 0) return {};
-  auto text = fs.read_file(path);
-  if (!text) return {};
+  auto text = read_state_file(fs, facts_cache_path(state_dir));
+  if (!text) return {};  // none, unreadable, or not ecertctl's own: verify afresh
   return parse_facts_cache(*text);
 }
 

@@ -15,9 +15,12 @@
 // passphrases cannot both decrypt one key file, so the key still opens with
 // today's passphrase. Nothing derived from a passphrase is stored.
 //
-// Written only by apply (under its lock), with mode 0600 in the state
-// directory; read by plan, status and apply. An unreadable, foreign or
-// group/other-writable cache is ignored, never an error.
+// Written only by apply (under its lock), as a new file of mode 0600 owned
+// by the user ecertctl runs as (write_state_file, engine/state_dir.h); read
+// by plan, status and apply through read_state_file: a cache that is a
+// symlink or not a regular file, is owned by another user, or that group or
+// others may write is ignored (every fact is verified afresh, and the run
+// warns about it), never an error; the next apply replaces it.
 #pragma once
 
 #include <cstdint>
@@ -115,7 +118,7 @@ std::optional<FactsCache> next_facts_cache(const FactsCache& before, FactsUse&& 
 fs::path facts_cache_path(const fs::path& state_dir);
 
 // The cache under `state_dir`; empty when there is none, it cannot be read,
-// it is not ecertctl's format, or group/others may write it.
+// it is not ecertctl's format, or it is not ecertctl's own (read_state_file).
 FactsCache read_facts_cache(const FileSystem& fs, const fs::path& state_dir);
 
 // Text form: a header line, then one JSON object per line (stable order, so

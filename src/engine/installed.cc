@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/state_dir.h"
+
 namespace ecert {
 namespace {
 
@@ -9,14 +11,17 @@ using nlohmann::json;
 
 // Reads {"format_version": "1", "sites": {NAME: {"key": D, "certificate": D,
 // "chain": D}}} event by event: a fleet's record is a few megabytes of JSON,
-// which as a document would cost ten times that in memory. Anything else in
-// the file is skipped.
+// which as a document would cost ten times that in memory. It reads what the
+// document says (as json::parse would): a member given twice counts as the
+// later one, "sites" counts only as an object, and anything else in the file
+// is skipped.
 class Reader : public nlohmann::json_sax<json> {
  public:
   explicit Reader(InstalledState& out) : out_(out) {}
 
   bool start_object(std::size_t) override {
     ++depth_;
+    if (depth_ == 2) in_sites_ = sites_next_;
     if (depth_ == 3 && in_sites_) {
       site_ = key_;
       record_ = InstalledRecord{};
@@ -31,7 +36,11 @@ class Reader : public nlohmann::json_sax<json> {
   }
   bool key(string_t& k) override {
     key_ = k;
-    if (depth_ == 1) in_sites_ = k == "sites";
+    if (depth_ == 1) {
+      sites_next_ = k == "sites";
+      if (sites_next_) out_.clear();  // a later "sites" replaces an earlier one
+    }
+    if (depth_ == 2 && in_sites_) out_.erase(k);  // so does a later site, whatever its value
     return true;
   }
   bool string(string_t& v) override {
@@ -61,7 +70,8 @@ class Reader : public nlohmann::json_sax<json> {
  private:
   InstalledState& out_;
   int depth_ = 0;
-  bool in_sites_ = false;
+  bool sites_next_ = false;  // the value being read is the top-level "sites"
+  bool in_sites_ = false;    // inside the top-level "sites" object
   std::string key_, site_;
   InstalledRecord record_;
 };
@@ -86,7 +96,7 @@ InstalledState parse_installed(std::string_view text) {
 }
 
 InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir) {
-  auto text = fs.read_file(installed_state_path(state_dir));
+  auto text = read_state_file(fs, installed_state_path(state_dir));
   return text ? parse_installed(*text) : InstalledState{};
 }
 

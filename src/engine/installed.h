@@ -2,6 +2,13 @@
 // digests of the key, certificate and chain files. A file replaced in place
 // since then (a re-issued certificate dropped over the old one) is served
 // only after a restart, so the plan asks for one.
+//
+// Kept in the state directory as installed.json, and read and written only
+// as its records are (engine/state_dir.h): read without following a symlink,
+// and only when it is a regular file owned by the user ecertctl runs as that
+// group and others cannot write; otherwise it is ignored as if there were
+// no record (no reload is asked for on its word) and the run warns about it.
+// apply rewrites it as a new file, 0600.
 #pragma once
 
 #include <map>
@@ -28,8 +35,8 @@ fs::path installed_state_path(const fs::path& state_dir);
 fs::path installed_certificate_copy(const fs::path& state_dir, const std::string& site);
 fs::path installed_chain_copy(const fs::path& state_dir, const std::string& digest);
 
-// The record under `state_dir`; empty when there is none yet or it does not
-// parse (the next successful run rewrites it).
+// The record under `state_dir`; empty when there is none yet, it does not
+// parse, or it is not ecertctl's own (the next successful run rewrites it).
 InstalledState read_installed(const FileSystem& fs, const fs::path& state_dir);
 // The record in `text`; empty when it does not parse.
 InstalledState parse_installed(std::string_view text);

@@ -35,5 +35,35 @@ TEST_CASE("installed state: rendered as json dump(2) would, and read back") {
   CHECK(read_installed(fs, "/nowhere").empty());
 }
 
+TEST_CASE("installed state: read as the JSON document says it (found by fuzz_installed)") {
+  // A member given twice counts as the later one, as json::parse reads it.
+  CHECK(parse_installed(R"({"sites": {"a": {"key": "1"}}, "sites": {"b": {"key": "2"}}})") ==
+        InstalledState{{"b", InstalledRecord{"2", "", ""}}});
+  CHECK(parse_installed(R"({"sites": {"a": {"key": "1"}, "a": {"chain": "3"}}})") ==
+        InstalledState{{"a", InstalledRecord{"", "", "3"}}});
+  CHECK(parse_installed(R"({"sites": {"a": {"key": "1", "key": "2"}, "a": "chain"}})").empty());
+  // "sites" that is not an object holds no record (its objects are not sites named "sites").
+  CHECK(parse_installed(R"({"sites": [{"key": "k"}]})").empty());
+  CHECK(parse_installed(R"({"sites": {"a": {"key": "1"}}, "sites": []})").empty());
+  CHECK(parse_installed(R"({"other": {"a": {"key": "1"}}, "sites": {}})").empty());
+}
+
+TEST_CASE("installed state: a record that is not ecertctl's own is as none") {
+  InstalledState state;
+  state["www.example.com"] = {"k1", "c1", "ch1"};
+  const std::string text = render_installed(state);
+  MemoryFileSystem fs;
+  fs.add_file("/state/installed.json", text, 0600);
+  REQUIRE(read_installed(fs, "/state") == state);
+  fs.set_owner("/state/installed.json", 65534, 65534);
+  CHECK(read_installed(fs, "/state").empty());
+  fs.add_file("/state/installed.json", text, 0620);
+  CHECK(read_installed(fs, "/state").empty());
+  fs.remove("/state/installed.json");
+  fs.add_file("/root/installed.json", text, 0600);
+  fs.add_symlink("/state/installed.json", "/root/installed.json");
+  CHECK(read_installed(fs, "/state").empty());
+}
+
 }  // namespace
 }  // namespace ecert

@@ -13,6 +13,8 @@ class RunLock {
   // Takes the exclusive lock `dir`/lock through `fs`, creating `dir` (0700)
   // and the file if needed (and writing nothing else), waiting at most
   // `wait`. On timeout the error names the holder's pid and command line.
+  // Refuses (kPermission) a state directory that check_state_dir (kWrite,
+  // engine/state_dir.h) refuses, checked once it exists.
   static Result<RunLock> acquire(FileSystem& fs, const fs::path& dir, std::chrono::seconds wait);
 
  private:

@@ -14,6 +14,7 @@
 #include "engine/passphrase.h"
 #include "engine/csr_check.h"
 #include "engine/installed.h"
+#include "engine/state_dir.h"
 #include "util/digest.h"
 
 namespace ecert {
@@ -385,7 +386,12 @@ void observe_previous_certificate(InputReader& in, const fs::path& state_dir, co
   const bool renewed_in_place = f.staged_key.opened && f.cert.parsed &&
                                 f.cert.info.public_key_id == f.staged_key.public_key_id;
   if (state_dir.empty() || !renewed_in_place) return;
-  in.read(installed_certificate_copy(state_dir, site.name), f.previous_cert);
+  // A record: trusted only when it is ecertctl's own (engine/state_dir.h).
+  auto copy = read_state_file(in.fs(), installed_certificate_copy(state_dir, site.name));
+  if (copy) {
+    f.previous_cert.exists = true;
+    f.previous_cert.digest = sha256_hex(*copy);
+  }
 }
 
 std::string passphrase_source_id(const PassphraseSource& source) {
@@ -471,7 +477,7 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
 // The record is an input too: a saved plan is stale once it changed.
 void attach_installed(const Manifest& manifest, const FileSystem& fs, const fs::path& state_dir, Observed& obs) {
   const fs::path path = installed_state_path(state_dir);
-  auto text = fs.read_file(path);
+  auto text = read_state_file(fs, path);  // a record that is not ecertctl's own is as none
   obs.inputs[path.string()] = text ? sha256_hex(*text) : "absent";
   if (!text) return;
   InstalledState state = parse_installed(*text);

@@ -91,7 +91,43 @@ TEST_CASE("facts cache: text form round-trips; a foreign header or a cut line is
   CHECK(partial.certs == c.certs);
 }
 
-TEST_CASE("facts cache: unreadable by policy when group or others may write it") {
+TEST_CASE("facts cache: an integer its member cannot hold drops the line (found by fuzz_facts_cache)") {
+  FactsCache c;
+  c.keys["k1"] = CachedKey{"w", true, 2048, "spki"};
+  c.certs["x1"] = CachedCert{"www.a.example", {"www.a.example"}, "Sub CA", "0A1B", 100, 200, "spki"};
+  c.chains["x1 s1 c1 t1"] = CachedChain{150, 190};
+  const std::string text = render_facts_cache(c);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    t.replace(t.find(from), from.size(), to);
+    return parse_facts_cache(t);
+  };
+  // A float out of range (converting it was undefined behaviour), a float in range, and integers that do not fit.
+  for (const char* v : {"1e300", "-1e300", "150.5", "18446744073709551615", "-9223372036854775809"}) {
+    CAPTURE(v);
+    FactsCache read = with("\"valid_until\":190", std::string("\"valid_until\":") + v);
+    CHECK(read.chains.empty());
+    CHECK(read.certs == c.certs);
+  }
+  CHECK(with("\"bits\":2048", "\"bits\":4294967297").keys.empty());  // was read as 1
+  CHECK(with("\"bits\":2048", "\"bits\":-2147483649").keys.empty());
+  CHECK(with("\"not_after\":200", "\"not_after\":9223372036854775807").certs.at("x1").not_after ==
+        9223372036854775807);
+  CHECK(with("\"not_before\":100", "\"not_before\":-5").certs.at("x1").not_before == -5);
+}
+
+TEST_CASE("facts cache: a fact whose text is not UTF-8 is not written, and the rest is") {
+  FactsCache c;
+  c.certs["x1"] = CachedCert{"www.a.example", {"www.a.example", "bad\xff\xfe.example"}, "Sub CA", "0A", 1, 2, "s"};
+  c.certs["x2"] = CachedCert{"www.b.example", {"www.b.example"}, "Sub CA", "0B", 1, 2, "s"};
+  std::string text;
+  CHECK_NOTHROW(text = render_facts_cache(c));  // threw json::type_error, out of apply
+  const FactsCache read = parse_facts_cache(text);
+  CHECK(read.certs.count("x1") == 0);
+  CHECK(read.certs.at("x2") == c.certs.at("x2"));
+}
+
+TEST_CASE("facts cache: unread unless it is a regular file of the running user that only it may write") {
   MemoryFileSystem fs;
   FactsCache c;
   c.signatures.insert("a b");
@@ -100,6 +136,37 @@ TEST_CASE("facts cache: unreadable by policy when group or others may write it")
   fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0666);
   CHECK(read_facts_cache(fs, "/state").empty());
   CHECK(read_facts_cache(fs, "/nowhere").empty());
+  // Another user's, even 0600.
+  fs.add_file("/state/facts.jsonl", render_facts_cache(c), 0600);
+  fs.set_owner("/state/facts.jsonl", 65534, 65534);
+  CHECK(read_facts_cache(fs, "/state").empty());
+  // A symlink, even to a file of ours with mode 0600.
+  fs.remove("/state/facts.jsonl");
+  fs.add_file("/elsewhere/facts.jsonl", render_facts_cache(c), 0600);
+  fs.add_symlink("/state/facts.jsonl", "/elsewhere/facts.jsonl");
+  CHECK(read_facts_cache(fs, "/state").empty());
+}
+
+TEST_CASE("observe_with_cache: a poisoned cache is believed only when it is ecertctl's own file") {
+  World w;
+  const FactsCache learned = w.run(nullptr).facts.learned;
+  FactsCache poisoned = learned;
+  poisoned.certs[digest_of(w.fs, "/srv/b.cer")].serial = "FROM-THE-CACHE";
+  const std::string text = render_facts_cache(poisoned);
+  const std::string real_serial = w.run(nullptr).sites[1].cert.info.serial;
+  auto serial_seen = [&] { return observe_with_cache(w.manifest, w.fs, "/state", 0).sites[1].cert.info.serial; };
+  // Ours: believed (this is what makes a planted entry dangerous).
+  w.fs.add_directory("/state", 0700);
+  w.fs.add_file("/state/facts.jsonl", text, 0600);
+  CHECK(serial_seen() == "FROM-THE-CACHE");
+  // Planted by another user: the certificate is read for real.
+  w.fs.set_owner("/state/facts.jsonl", 65534, 65534);
+  CHECK(serial_seen() == real_serial);
+  // A symlink to a file of ours: not followed.
+  w.fs.remove("/state/facts.jsonl");
+  w.fs.add_file("/root/facts.jsonl", text, 0600);
+  w.fs.add_symlink("/state/facts.jsonl", "/root/facts.jsonl");
+  CHECK(serial_seen() == real_serial);
 }
 
 TEST_CASE("observe: a cold run proves everything, and a warm run answers from the cache alone") {

@@ -127,10 +127,12 @@ std::string render_saved_plan(const Report& r, const std::string& manifest_path,
 Result<SavedPlan> parse_saved_plan(std::string_view text, const std::string& file) {
   const Status not_a_plan = Status::invalid(file + " is not a plan saved by `ecertctl plan --out`");
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("kind", "") != kKind || j.value("format_version", "") != "1")
-    return not_a_plan;
+  if (j.is_discarded() || !j.is_object()) return not_a_plan;
   SavedPlan p;
+  // Every member read with at(), inside the try: value() and get() throw on
+  // a member of another type too (a "kind" that is a number).
   try {
+    if (j.at("kind") != kKind || j.at("format_version") != "1") return not_a_plan;
     p.manifest_path = j.at("manifest_path").get<std::string>();
     p.manifest_sha256 = j.at("manifest_sha256").get<std::string>();
     p.selected_sites = j.at("selected_sites").get<std::vector<std::string>>();

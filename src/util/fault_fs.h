@@ -35,7 +35,13 @@ class FaultInjectionFileSystem : public FileSystem {
   const std::vector<std::string>& steps() const { return steps_; }
 
   Result<std::string> read_file(const fs::path& path) const override { return base_.read_file(path); }
+  Result<FileContent> read_with_info(const fs::path& path, const ReadOptions& options) const override {
+    return base_.read_with_info(path, options);
+  }
   Result<FileInfo> stat(const fs::path& path) const override { return base_.stat(path); }
+  Result<FileInfo> lstat(const fs::path& path) const override { return base_.lstat(path); }
+  Result<fs::path> real_path(const fs::path& path) const override { return base_.real_path(path); }
+  uid_t user() const override { return base_.user(); }
   Result<std::vector<std::string>> list_dir(const fs::path& dir) const override { return base_.list_dir(dir); }
   Result<fs::path> write_target(const fs::path& path) const override { return base_.write_target(path); }
   Status write_atomic(const fs::path& path, std::string_view data, const WriteOptions& options = {}) override;

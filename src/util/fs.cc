@@ -90,21 +90,30 @@ Status too_large(const fs::path& path, std::uint64_t max) {
                          ", the most ecertctl reads from one file; check that the path names the file meant");
 }
 
+Status refused_symlink(const fs::path& path) {
+  return Status::permission("cannot read " + path.string() +
+                            ": it is a symbolic link, which ecertctl does not follow here; "
+                            "put the file itself there or remove the link");
+}
+
 struct OpenFile {
   int fd;
-  std::uint64_t size;
+  struct stat st;  // of the open descriptor
 };
 
 // Opens a regular file of at most `max` bytes for reading, or says what is
 // there instead. O_NONBLOCK makes opening a FIFO return at once instead of
 // waiting for a writer (forever, while apply holds its lock); O_NOCTTY keeps
 // a terminal device from becoming ours. Blocking reads are restored after
-// (F_SETFL 0: no other status flag was set).
-Result<OpenFile> open_regular_file(const fs::path& path, std::uint64_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+// (F_SETFL 0: no other status flag was set). With `no_follow`, a symlink at
+// `path` itself fails the open (O_NOFOLLOW: ELOOP) and is refused.
+Result<OpenFile> open_regular_file(const fs::path& path, std::uint64_t max, bool no_follow = false) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (no_follow ? O_NOFOLLOW : 0));
   if (fd < 0) {
     const int err = errno;
     struct stat st;  // a socket, or a device without a driver, cannot be opened at all
+    if (no_follow && err == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return refused_symlink(path);
     if (err != ENOENT && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
       return not_regular(path, kind_of(st.st_mode));
     return Status::from_errno(err, "cannot read", path.string());
@@ -119,13 +128,13 @@ Result<OpenFile> open_regular_file(const fs::path& path, std::uint64_t max) {
     ::close(fd);
     return refused;
   }
-  return OpenFile{fd, static_cast<std::uint64_t>(st.st_size)};
+  return OpenFile{fd, st};
 }
 
 // Reads to the end into `out`; a file that grows past `max` meanwhile is refused.
 Status read_all(const OpenFile& file, const fs::path& path, std::uint64_t max, std::string& out) {
   const int fd = file.fd;
-  out.reserve(static_cast<std::size_t>(file.size));
+  out.reserve(static_cast<std::size_t>(file.st.st_size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -151,11 +160,39 @@ Result<std::string> RealFileSystem::read_file(const fs::path& path) const {
   return out;
 }
 
+Result<FileContent> RealFileSystem::read_with_info(const fs::path& path, const ReadOptions& options) const {
+  auto file = open_regular_file(path, max_read_size_, options.no_follow);
+  if (!file) return file.status();
+  FileContent out{{}, to_info(file->st)};
+  Status st = read_all(*file, path, max_read_size_, out.data);
+  ::close(file->fd);
+  if (!st) return st;
+  return out;
+}
+
 Result<FileInfo> RealFileSystem::stat(const fs::path& path) const {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::from_errno(errno, "cannot stat", path.string());
   return to_info(st);
 }
+
+Result<FileInfo> RealFileSystem::lstat(const fs::path& path) const {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return Status::from_errno(errno, "cannot stat", path.string());
+  FileInfo info = to_info(st);
+  info.is_symlink = S_ISLNK(st.st_mode);
+  return info;
+}
+
+Result<fs::path> RealFileSystem::real_path(const fs::path& path) const {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return Status::from_errno(errno, "cannot resolve", path.string());
+  fs::path out(real);
+  std::free(real);
+  return out;
+}
+
+uid_t RealFileSystem::user() const { return ::geteuid(); }
 
 Result<std::vector<std::string>> RealFileSystem::list_dir(const fs::path& dir) const {
   DIR* d = ::opendir(dir.c_str());
@@ -190,30 +227,29 @@ Result<fs::path> RealFileSystem::write_target(const fs::path& path) const {
 
 Status RealFileSystem::write_atomic(const fs::path& path, std::string_view data,
                                     const WriteOptions& options) {
-  if (options.refuse_untrusted_symlinks) {
+  fs::path real = path;  // replace_with_new_file: the path itself, whatever is there
+  mode_t mode = options.new_file_mode;
+  struct stat old;
+  bool keep_owner = false;
+  if (!options.replace_with_new_file) {
     struct stat lst;
-    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode) &&
+    if (options.refuse_untrusted_symlinks && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode) &&
         writable_by_others(path.parent_path()))
       return Status::permission("refusing to write through symlink " + path.string() +
                                 ": its directory is writable by other users; replace the link "
                                 "with the real path in the manifest");
-  }
-  auto target = write_target(path);
-  if (!target) return target.status();
-  const fs::path& real = *target;
-  const fs::path dir = real.parent_path();
-
-  mode_t mode = options.new_file_mode;
-  bool existed = false;
-  struct stat old;
-  if (::stat(real.c_str(), &old) == 0) {
-    if (!S_ISREG(old.st_mode))
-      return Status::invalid("cannot replace " + real.string() + ": not a regular file");
-    existed = true;
-    mode = old.st_mode & 07777;
+    auto target = write_target(path);
+    if (!target) return target.status();
+    real = *target;
+    if (::stat(real.c_str(), &old) == 0) {
+      if (!S_ISREG(old.st_mode))
+        return Status::invalid("cannot replace " + real.string() + ": not a regular file");
+      keep_owner = true;
+      mode = old.st_mode & 07777;
+    }
   }
 
-  auto tmp = write_temp(real, data, mode, existed ? &old : nullptr);
+  auto tmp = write_temp(real, data, mode, keep_owner ? &old : nullptr);
   if (!tmp) return tmp.status();
   int rename_err = step("rename", real);
   if (rename_err == 0 && ::rename(tmp->c_str(), real.c_str()) != 0) rename_err = errno;
@@ -222,7 +258,7 @@ Status RealFileSystem::write_atomic(const fs::path& path, std::string_view data,
     return Status::from_errno(rename_err, "cannot rename into place", real.string());
   }
   if (int err = step("sync-dir", real)) return Status::from_errno(err, "cannot sync directory of", real.string());
-  return fsync_directory(dir);
+  return fsync_directory(real.parent_path());
 }
 
 Result<fs::path> RealFileSystem::write_temp(const fs::path& target, std::string_view data, mode_t mode,
@@ -340,8 +376,20 @@ class FlockLock : public FileLock {
 }  // namespace
 
 Result<std::unique_ptr<FileLock>> RealFileSystem::lock(const fs::path& path, std::chrono::seconds wait) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // O_NONBLOCK: a FIFO planted at the path must not hold the run in open().
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) return Status::from_errno(errno, "cannot open lock file", path.string());
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::from_errno(err, "cannot open lock file", path.string());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::invalid("cannot use the lock file " + path.string() + ": it is " + kind_of(st.st_mode) +
+                           ", not a regular file; remove it (the next run creates it)");
+  }
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -379,18 +427,31 @@ Result<std::unique_ptr<FileLock>> MemoryFileSystem::lock(const fs::path& path, s
   const std::string p = path.lexically_normal().string();
   if (!dirs_.count(fs::path(p).parent_path().string()))
     return Status::not_found("cannot open lock file " + p + ": No such file or directory");
+  if (symlinks_.count(p)) return Status::from_errno(ELOOP, "cannot open lock file", p);  // O_NOFOLLOW
+  if (specials_.count(p) || dirs_.count(p))
+    return Status::invalid("cannot use the lock file " + p + ": it is not a regular file; remove it "
+                           "(the next run creates it)");
   if (!locked_.insert(p).second) return Status::conflict("held by another lock in this process");
-  if (!files_.count(p)) files_[p] = Entry{"", 0600};
+  if (!files_.count(p)) files_[p] = new_entry("", 0600);
   log_.push_back("lock " + p);
   return std::unique_ptr<FileLock>(std::make_unique<MemoryLock>(locked_, p));
 }
 
+void MemoryFileSystem::add_parents(const fs::path& path) {
+  // Directories nobody asked for are as on a fresh system: root's, 0755.
+  for (fs::path p = path.lexically_normal().parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path())
+    dirs_.emplace(p.string(), Directory{});
+  if (path.is_absolute()) dirs_.emplace("/", Directory{});
+}
+
 void MemoryFileSystem::add_file(const fs::path& path, std::string data, mode_t mode) {
-  files_[path.lexically_normal().string()] = Entry{std::move(data), mode};
-  for (fs::path p = path.lexically_normal().parent_path(); !p.empty() && p != p.parent_path();
-       p = p.parent_path())
-    dirs_.emplace(p.string(), 0755);
-  dirs_.emplace("/", 0755);
+  files_[path.lexically_normal().string()] = new_entry(std::move(data), mode);
+  add_parents(path);
+}
+
+void MemoryFileSystem::add_directory(const fs::path& path, mode_t mode) {
+  dirs_[path.lexically_normal().string()] = Directory{mode, user_, group_};
+  add_parents(path);
 }
 
 void MemoryFileSystem::add_symlink(const fs::path& link, const fs::path& target) {
@@ -399,10 +460,18 @@ void MemoryFileSystem::add_symlink(const fs::path& link, const fs::path& target)
 
 void MemoryFileSystem::add_special(const fs::path& path, Special kind) {
   specials_[path.lexically_normal().string()] = kind;
-  for (fs::path p = path.lexically_normal().parent_path(); !p.empty() && p != p.parent_path();
-       p = p.parent_path())
-    dirs_.emplace(p.string(), 0755);
-  dirs_.emplace("/", 0755);
+  add_parents(path);
+}
+
+void MemoryFileSystem::set_owner(const fs::path& path, uid_t uid, gid_t gid) {
+  const std::string real = resolve(path).string();
+  if (auto it = files_.find(real); it != files_.end()) {
+    it->second.uid = uid;
+    it->second.gid = gid;
+  } else if (auto dir = dirs_.find(real); dir != dirs_.end()) {
+    dir->second.uid = uid;
+    dir->second.gid = gid;
+  }
 }
 
 namespace {
@@ -440,8 +509,21 @@ fs::path MemoryFileSystem::resolve(const fs::path& path) const {
   return current;
 }
 
+fs::path MemoryFileSystem::resolve_parent(const fs::path& path) const {
+  const fs::path normal = path.lexically_normal();
+  if (!normal.has_filename() || normal == normal.parent_path()) return resolve(normal);
+  return (resolve(normal.parent_path()) / normal.filename()).lexically_normal();
+}
+
 Result<std::string> MemoryFileSystem::read_file(const fs::path& path) const {
+  auto content = read_with_info(path, ReadOptions{});
+  if (!content) return content.status();
+  return std::move(content->data);
+}
+
+Result<FileContent> MemoryFileSystem::read_with_info(const fs::path& path, const ReadOptions& options) const {
   ++reads_.n;
+  if (options.no_follow && symlinks_.count(resolve_parent(path).string())) return refused_symlink(path);
   const std::string real = resolve(path).string();
   auto it = files_.find(real);
   if (it == files_.end()) {
@@ -451,28 +533,54 @@ Result<std::string> MemoryFileSystem::read_file(const fs::path& path) const {
     return Status::not_found("cannot read " + path.string() + ": No such file or directory");
   }
   if (it->second.data.size() > max_read_size_) return too_large(path, max_read_size_);
-  return it->second.data;
+  return FileContent{it->second.data, info_of(real)};
+}
+
+FileInfo MemoryFileSystem::info_of(const std::string& real) const {
+  FileInfo info;
+  if (auto it = files_.find(real); it != files_.end()) {
+    info.is_regular = true;
+    info.mode = it->second.mode;
+    info.uid = it->second.uid;
+    info.gid = it->second.gid;
+    info.size = it->second.data.size();
+  } else if (auto dir = dirs_.find(real); dir != dirs_.end()) {
+    info.is_directory = true;
+    info.mode = dir->second.mode;
+    info.uid = dir->second.uid;
+    info.gid = dir->second.gid;
+  } else {
+    info.mode = 0644;  // a special file (callers check that one is there)
+  }
+  return info;
 }
 
 Result<FileInfo> MemoryFileSystem::stat(const fs::path& path) const {
-  fs::path real = resolve(path);
-  FileInfo info;
-  if (auto it = files_.find(real.string()); it != files_.end()) {
-    info.is_regular = true;
-    info.mode = it->second.mode;
-    info.size = it->second.data.size();
+  const std::string real = resolve(path).string();
+  if (!files_.count(real) && !dirs_.count(real) && !specials_.count(real))
+    return Status::not_found("cannot stat " + path.string() + ": No such file or directory");
+  return info_of(real);
+}
+
+Result<FileInfo> MemoryFileSystem::lstat(const fs::path& path) const {
+  const std::string here = resolve_parent(path).string();
+  if (symlinks_.count(here)) {
+    FileInfo info;
+    info.is_symlink = true;
+    info.mode = 0777;
     return info;
   }
-  if (auto it = dirs_.find(real.string()); it != dirs_.end()) {
-    info.is_directory = true;
-    info.mode = it->second;
-    return info;
-  }
-  if (specials_.count(real.string())) {
-    info.mode = 0644;
-    return info;
-  }
-  return Status::not_found("cannot stat " + path.string() + ": No such file or directory");
+  if (!files_.count(here) && !dirs_.count(here) && !specials_.count(here))
+    return Status::not_found("cannot stat " + path.string() + ": No such file or directory");
+  return info_of(here);
+}
+
+Result<fs::path> MemoryFileSystem::real_path(const fs::path& path) const {
+  const fs::path real = resolve(path);
+  const std::string r = real.string();
+  if (!files_.count(r) && !dirs_.count(r) && !specials_.count(r))
+    return Status::not_found("cannot resolve " + path.string() + ": No such file or directory");
+  return real;
 }
 
 Result<std::vector<std::string>> MemoryFileSystem::list_dir(const fs::path& dir) const {
@@ -498,14 +606,24 @@ Result<fs::path> MemoryFileSystem::write_target(const fs::path& path) const { re
 
 Status MemoryFileSystem::write_atomic(const fs::path& path, std::string_view data,
                                       const WriteOptions& options) {
-  fs::path real = resolve(path);
+  // A new file replaces whatever is at the path itself (rename(2) replaces a
+  // symlink or a FIFO, not what a link points to).
+  const fs::path real = options.replace_with_new_file ? resolve_parent(path) : resolve(path);
   if (!dirs_.count(real.parent_path().string()))
     return Status::not_found("cannot create a temporary file beside " + real.string() +
                              ": No such file or directory");
-  if (specials_.count(real.string())) return Status::invalid("cannot replace " + real.string() + ": not a regular file");
+  if (dirs_.count(real.string()) || (specials_.count(real.string()) && !options.replace_with_new_file))
+    return Status::invalid("cannot replace " + real.string() + ": not a regular file");
+  Entry entry = new_entry(std::string(data), options.new_file_mode);
   auto it = files_.find(real.string());
-  mode_t mode = it == files_.end() ? options.new_file_mode : it->second.mode;
-  files_[real.string()] = Entry{std::string(data), mode};
+  if (it != files_.end() && !options.replace_with_new_file) {  // keeps owner and mode
+    entry.mode = it->second.mode;
+    entry.uid = it->second.uid;
+    entry.gid = it->second.gid;
+  }
+  symlinks_.erase(real.string());
+  specials_.erase(real.string());
+  files_[real.string()] = std::move(entry);
   log_.push_back("write " + real.string());
   return Status::ok();
 }
@@ -516,14 +634,15 @@ Status MemoryFileSystem::create_exclusive(const fs::path& path, std::string_view
     return Status::conflict(path.string() + " appeared meanwhile; it was left untouched");
   if (!dirs_.count(real.parent_path().string()))
     return Status::not_found("cannot create " + path.string() + ": No such file or directory");
-  files_[real.string()] = Entry{std::string(data), mode};
+  files_[real.string()] = new_entry(std::string(data), mode);
   log_.push_back("create " + real.string());
   return Status::ok();
 }
 
 Status MemoryFileSystem::create_directories(const fs::path& dir, mode_t mode) {
   for (fs::path p = dir.lexically_normal(); !p.empty() && p != p.parent_path(); p = p.parent_path())
-    if (dirs_.emplace(p.string(), mode).second) log_.push_back("mkdir " + p.string());
+    if (dirs_.emplace(p.string(), Directory{mode, user_, group_}).second) log_.push_back("mkdir " + p.string());
+  if (dir.is_absolute()) dirs_.emplace("/", Directory{});
   return Status::ok();
 }
 
@@ -539,6 +658,7 @@ Status MemoryFileSystem::rename(const fs::path& from, const fs::path& to) {
 Status MemoryFileSystem::remove(const fs::path& path) {
   files_.erase(path.lexically_normal().string());
   specials_.erase(path.lexically_normal().string());
+  symlinks_.erase(path.lexically_normal().string());  // unlink(2) removes a link, not its target
   log_.push_back("remove " + path.string());
   return Status::ok();
 }

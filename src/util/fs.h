@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 struct FileInfo {
   bool is_regular = false;
   bool is_directory = false;
+  bool is_symlink = false;  // only from lstat(): stat() and reads follow links
   uid_t uid = 0;
   gid_t gid = 0;
   mode_t mode = 0;  // permission bits only
@@ -34,11 +35,29 @@ struct FileInfo {
 
 struct WriteOptions {
   // Mode of a file that does not exist yet. A replaced file keeps its mode
-  // and owner whatever this says.
+  // and owner whatever this says (unless replace_with_new_file).
   mode_t new_file_mode = 0644;
   // Refuse to write through a symlink that sits in a directory writable by
   // users other than root: someone could have planted it.
   bool refuse_untrusted_symlinks = true;
+  // Write a new file at `path` itself, owned by the user ecertctl runs as,
+  // with new_file_mode: a symlink there is replaced, not followed, and what
+  // was there before lends the new file neither its owner nor its mode. For
+  // ecertctl's own records (engine/state_dir.h), which must never inherit a
+  // foreign owner or a loose mode.
+  bool replace_with_new_file = false;
+};
+
+struct ReadOptions {
+  // Refuse a symlink at `path` itself instead of following it (O_NOFOLLOW).
+  // Symlinks in the directories above it are still followed.
+  bool no_follow = false;
+};
+
+// A file's content with what fstat() said of the very file it was read from.
+struct FileContent {
+  std::string data;
+  FileInfo info;
 };
 
 // An exclusive lock taken through FileSystem::lock; released when destroyed.
@@ -71,8 +90,26 @@ class FileSystem {
   // Returns NotFound when nothing is there; other errors name the path.
   virtual Result<std::string> read_file(const fs::path& path) const = 0;
 
+  // read_file() with `options`, also returning the FileInfo of the file read
+  // (taken from the open descriptor: it describes the bytes returned, even
+  // if the path is replaced meanwhile). With no_follow, a symlink at `path`
+  // is refused (kPermission, naming the path and saying it is a symlink).
+  virtual Result<FileContent> read_with_info(const fs::path& path, const ReadOptions& options) const = 0;
+
   // Follows symlinks. NotFound when nothing is there.
   virtual Result<FileInfo> stat(const fs::path& path) const = 0;
+
+  // Like stat(), but a symlink at `path` itself is described, not followed
+  // (is_symlink). NotFound when nothing is there.
+  virtual Result<FileInfo> lstat(const fs::path& path) const = 0;
+
+  // The absolute path of what `path` names, with every symlink, "." and ".."
+  // resolved (realpath(3)). NotFound when it does not exist.
+  virtual Result<fs::path> real_path(const fs::path& path) const = 0;
+
+  // The user ecertctl runs as (the effective uid): the owner of the files it
+  // creates, and the one user whose records it trusts.
+  virtual uid_t user() const = 0;
 
   // Names (not paths) of the entries of a directory, sorted bytewise.
   virtual Result<std::vector<std::string>> list_dir(const fs::path& dir) const = 0;
@@ -129,7 +166,11 @@ class RealFileSystem : public FileSystem {
       : max_read_size_(max_read_size), steps_(steps) {}
 
   Result<std::string> read_file(const fs::path& path) const override;
+  Result<FileContent> read_with_info(const fs::path& path, const ReadOptions& options) const override;
   Result<FileInfo> stat(const fs::path& path) const override;
+  Result<FileInfo> lstat(const fs::path& path) const override;
+  Result<fs::path> real_path(const fs::path& path) const override;
+  uid_t user() const override;
   Result<std::vector<std::string>> list_dir(const fs::path& dir) const override;
   Result<fs::path> write_target(const fs::path& path) const override;
   Status write_atomic(const fs::path& path, std::string_view data,
@@ -138,6 +179,8 @@ class RealFileSystem : public FileSystem {
   Status create_directories(const fs::path& dir, mode_t mode) override;
   Status rename(const fs::path& from, const fs::path& to) override;
   Status remove(const fs::path& path) override;
+  // Also refuses (kInvalid) a lock path that is not a regular file, without
+  // waiting on it: opening a FIFO there would block.
   Result<std::unique_ptr<FileLock>> lock(const fs::path& path, std::chrono::seconds wait) override;
 
  private:
@@ -160,19 +203,37 @@ class MemoryFileSystem : public FileSystem {
   struct Entry {
     std::string data;
     mode_t mode = 0644;
+    uid_t uid = 0;
+    gid_t gid = 0;
   };
 
   explicit MemoryFileSystem(std::uint64_t max_read_size = kMaxReadSize) : max_read_size_(max_read_size) {}
 
+  // Files and directories added or created from now on belong to `uid`
+  // (and `gid`), and user() returns it. Default: root (0, 0).
+  void set_user(uid_t uid, gid_t gid) {
+    user_ = uid;
+    group_ = gid;
+  }
+  // A file, owned by the current user; missing parent directories are added 0755.
   void add_file(const fs::path& path, std::string data, mode_t mode = 0644);
+  // A directory with `mode` (replacing the mode of one already there), owned
+  // by the current user; missing parents are added 0755.
+  void add_directory(const fs::path& path, mode_t mode = 0755);
   void add_symlink(const fs::path& link, const fs::path& target);
   // A FIFO, device or socket: stat() shows neither a regular file nor a
   // directory and read_file() refuses it as RealFileSystem does.
   void add_special(const fs::path& path, Special kind);
   void add_fifo(const fs::path& path) { add_special(path, Special::kFifo); }
+  // Gives the file or directory `path` (symlinks followed) to `uid`:`gid`.
+  void set_owner(const fs::path& path, uid_t uid, gid_t gid);
 
   Result<std::string> read_file(const fs::path& path) const override;
+  Result<FileContent> read_with_info(const fs::path& path, const ReadOptions& options) const override;
   Result<FileInfo> stat(const fs::path& path) const override;
+  Result<FileInfo> lstat(const fs::path& path) const override;
+  Result<fs::path> real_path(const fs::path& path) const override;
+  uid_t user() const override { return user_; }
   Result<std::vector<std::string>> list_dir(const fs::path& dir) const override;
   Result<fs::path> write_target(const fs::path& path) const override;
   Status write_atomic(const fs::path& path, std::string_view data,
@@ -191,12 +252,24 @@ class MemoryFileSystem : public FileSystem {
   std::size_t read_count() const { return reads_.n.load(); }
 
  private:
+  struct Directory {
+    mode_t mode = 0755;
+    uid_t uid = 0;
+    gid_t gid = 0;
+  };
   fs::path resolve(const fs::path& path) const;
+  // The path with the symlinks of its directories resolved, not its own.
+  fs::path resolve_parent(const fs::path& path) const;
+  void add_parents(const fs::path& path);
+  Entry new_entry(std::string data, mode_t mode) const { return Entry{std::move(data), mode, user_, group_}; }
+  FileInfo info_of(const std::string& real) const;
   std::uint64_t max_read_size_;
+  uid_t user_ = 0;
+  gid_t group_ = 0;
   std::map<std::string, Entry> files_;
   std::map<std::string, Special> specials_;
   std::map<std::string, std::string> symlinks_;
-  std::map<std::string, mode_t> dirs_;
+  std::map<std::string, Directory> dirs_;
   std::vector<std::string> log_;
   // Atomic, since reads come from several threads, yet copyable with the
   // filesystem (tests build one and return it by value).

@@ -235,6 +235,133 @@ TEST_CASE("write_atomic refuses a symlink in a directory other users can write")
   CHECK(slurp(dir.path / "victim") == "precious");
 }
 
+TEST_CASE("read_with_info: the fstat of the file read; with no_follow a symlink is refused, not followed") {
+  TempDir dir;
+  RealFileSystem disk;
+  const fs::path real = dir.path / "planted.jsonl";
+  const fs::path link = dir.path / "facts.jsonl";
+  std::ofstream(real) << "planted";
+  ::chmod(real.c_str(), 0640);
+  fs::create_symlink(real, link);
+  auto followed = disk.read_with_info(link, ReadOptions{});
+  REQUIRE(followed.is_ok());
+  CHECK(followed->data == "planted");
+  CHECK(followed->info.is_regular);
+  CHECK(followed->info.mode == 0640);
+  CHECK(followed->info.uid == ::geteuid());
+  CHECK(followed->info.size == 7);
+  ReadOptions no_follow;
+  no_follow.no_follow = true;
+  auto refused = disk.read_with_info(link, no_follow);
+  CHECK(refused.status().code() == Status::Code::kPermission);
+  CHECK(refused.status().message() == "cannot read " + link.string() +
+                                          ": it is a symbolic link, which ecertctl does not follow here; put the file "
+                                          "itself there or remove the link");
+  CHECK(disk.read_with_info(real, no_follow)->data == "planted");
+  // The other refusals stay as read_file's.
+  REQUIRE(::mkfifo((dir.path / "fifo").c_str(), 0600) == 0);
+  auto fifo = disk.read_with_info(dir.path / "fifo", no_follow);
+  CHECK(fifo.status().message() == not_regular_message(dir.path / "fifo", "a FIFO (named pipe)"));
+  CHECK(disk.read_with_info(dir.path / "none", no_follow).status().is_not_found());
+  // MemoryFileSystem says the same.
+  MemoryFileSystem mem;
+  mem.add_file(real, "planted", 0640);
+  mem.add_symlink(link, real);
+  CHECK(mem.read_with_info(link, ReadOptions{})->info.mode == 0640);
+  CHECK(mem.read_with_info(link, no_follow).status().message() == refused.status().message());
+}
+
+TEST_CASE("lstat describes a symlink itself; real_path resolves every link; user() is the effective uid") {
+  TempDir dir;
+  RealFileSystem disk;
+  fs::create_directories(dir.path / "real" / "state");
+  fs::create_symlink(dir.path / "real", dir.path / "link");
+  const fs::path via = dir.path / "link" / "state";
+  CHECK(disk.lstat(dir.path / "link")->is_symlink);
+  CHECK_FALSE(disk.stat(dir.path / "link")->is_symlink);
+  CHECK(disk.stat(dir.path / "link")->is_directory);
+  CHECK(disk.lstat(via)->is_directory);  // links above the last name are followed
+  CHECK(*disk.real_path(via) == *disk.real_path(dir.path / "real" / "state"));
+  CHECK(disk.real_path(via)->string().find("/link/") == std::string::npos);
+  CHECK(disk.real_path(dir.path / "none").status().is_not_found());
+  CHECK(disk.lstat(dir.path / "none").status().is_not_found());
+  CHECK(disk.user() == ::geteuid());
+
+  MemoryFileSystem mem;
+  mem.add_directory("/real/state", 0700);
+  mem.add_symlink("/link", "/real");
+  CHECK(mem.lstat("/link")->is_symlink);
+  CHECK(mem.stat("/link")->is_directory);
+  CHECK(mem.lstat("/link/state")->mode == 0700);
+  CHECK(*mem.real_path("/link/state") == "/real/state");
+  CHECK(mem.real_path("/link/none").status().is_not_found());
+}
+
+TEST_CASE("write_atomic replace_with_new_file: a new 0600 file of ours, not the old owner, mode or link target") {
+  TempDir dir;
+  RealFileSystem disk;
+  WriteOptions fresh;
+  fresh.new_file_mode = 0600;
+  fresh.replace_with_new_file = true;
+  const fs::path record = dir.path / "installed.json";
+  std::ofstream(record) << "theirs";
+  ::chmod(record.c_str(), 0666);
+  const bool root = ::geteuid() == 0;  // only root can give a file away
+  if (root) REQUIRE(::chown(record.c_str(), 65534, 65534) == 0);
+  REQUIRE(disk.write_atomic(record, "ours", fresh).is_ok());
+  struct stat st;
+  REQUIRE(::stat(record.c_str(), &st) == 0);
+  CHECK(slurp(record) == "ours");
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(st.st_uid == ::geteuid());
+  // A symlink at the path is replaced by the file; its target is untouched.
+  const fs::path victim = dir.path / "victim";
+  std::ofstream(victim) << "precious";
+  fs::remove(record);
+  fs::create_symlink(victim, record);
+  REQUIRE(disk.write_atomic(record, "ours again", fresh).is_ok());
+  CHECK_FALSE(fs::is_symlink(record));
+  CHECK(slurp(record) == "ours again");
+  CHECK(slurp(victim) == "precious");
+  CHECK(disk.list_dir(dir.path)->size() == 2);  // no temp file left behind
+  // Without the flag, a replaced file keeps its owner and mode, as before.
+  if (root) REQUIRE(::chown(victim.c_str(), 65534, 65534) == 0);
+  ::chmod(victim.c_str(), 0644);
+  REQUIRE(disk.write_atomic(victim, "kept").is_ok());
+  REQUIRE(::stat(victim.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0644);
+  CHECK(st.st_uid == (root ? 65534u : ::geteuid()));
+
+  MemoryFileSystem mem;
+  mem.add_file("/state/installed.json", "theirs", 0666);
+  mem.set_owner("/state/installed.json", 65534, 65534);
+  REQUIRE(mem.write_atomic("/state/installed.json", "kept").is_ok());
+  CHECK(mem.files().at("/state/installed.json").uid == 65534);
+  CHECK(mem.files().at("/state/installed.json").mode == 0666);
+  REQUIRE(mem.write_atomic("/state/installed.json", "ours", fresh).is_ok());
+  CHECK(mem.files().at("/state/installed.json").uid == 0);
+  CHECK(mem.files().at("/state/installed.json").mode == 0600);
+}
+
+TEST_CASE("lock refuses a FIFO at the lock path at once instead of waiting for a writer") {
+  TempDir dir;
+  RealFileSystem disk;
+  const fs::path lock = dir.path / "lock";
+  REQUIRE(::mkfifo(lock.c_str(), 0600) == 0);
+  auto pending = std::async(std::launch::async, [&] { return disk.lock(lock, std::chrono::seconds(0)); });
+  if (pending.wait_for(std::chrono::seconds(5)) == std::future_status::timeout) {
+    FAIL_CHECK("lock(" << lock.string() << ") did not return within 5 s");
+    open_fifo_writer(lock);
+  }
+  auto held = pending.get();
+  CHECK(held.status().message() == "cannot use the lock file " + lock.string() +
+                                       ": it is a FIFO (named pipe), not a regular file; remove it (the next run "
+                                       "creates it)");
+  // A regular lock file is taken as before.
+  fs::remove(lock);
+  CHECK(disk.lock(lock, std::chrono::seconds(0)).is_ok());
+}
+
 TEST_CASE("create_exclusive never replaces an existing file") {
   TempDir dir;
   RealFileSystem disk;

@@ -28,4 +28,16 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
 
 std::string squote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+std::string shell_word(std::string_view s) {
+  auto plain = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_./-+:@%,=").find(c) != std::string_view::npos;
+  };
+  bool quote = s.empty();
+  for (char c : s) quote |= !plain(c);
+  if (!quote) return std::string(s);
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 }  // namespace ecert

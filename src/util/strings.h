@@ -19,4 +19,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 // 'text', for naming a value inside a message.
 std::string squote(std::string_view s);
 
+// `s` as one word of a POSIX shell command line: as it is when it holds only
+// characters no shell treats specially, else in single quotes (a quote
+// inside as '\''). For commands a message tells the operator to run.
+std::string shell_word(std::string_view s);
+
 }  // namespace ecert

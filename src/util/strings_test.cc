@@ -15,6 +15,16 @@ TEST_CASE("strings: lower, iequals, join, squote") {
   CHECK(squote("x y") == "'x y'");
 }
 
+TEST_CASE("shell_word: plain paths as they are, anything else single-quoted") {
+  CHECK(shell_word("/var/lib/ecertctl") == "/var/lib/ecertctl");
+  CHECK(shell_word("root") == "root");
+  CHECK(shell_word("/srv/my state") == "'/srv/my state'");
+  CHECK(shell_word("/srv/it's") == "'/srv/it'\\''s'");
+  CHECK(shell_word("$(reboot)") == "'$(reboot)'");
+  CHECK(shell_word("a;b") == "'a;b'");
+  CHECK(shell_word("") == "''");
+}
+
 TEST_CASE("host:port: names, IPv4 and bracketed IPv6, ports 1..65535") {
   auto a = parse_host_port("127.0.0.1:8443");
   REQUIRE(a);

@@ -4,6 +4,7 @@ are refused. Real Apache sandbox, test CA."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -341,6 +342,148 @@ class ServedChainTest(E2ECase, unittest.TestCase):
 
 
 NOBODY = 65534
+
+
+class StateDirectoryTest(E2ECase, unittest.TestCase):
+    """The state directory is used only when it is the running user's and
+    nobody else may write it; its records (facts.jsonl, installed.json) are
+    read only when they are that user's own regular files (engine/state_dir.h)."""
+
+    def _fix_command(self, out: str) -> str:
+        line = next((l for l in out.splitlines() if "fix it with: " in l), None)
+        self.assertIsNotNone(line, out)
+        return line.split("fix it with: ", 1)[1]
+
+    def test_a_state_directory_others_could_write_is_refused_with_the_fix_and_nothing_is_written(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        state = self.state_dir
+        commands = (("apply", "-f", m), ("apply", "-f", m, "--dry-run"), ("plan", "-f", m),
+                    ("status", "-f", m), ("rotate", "-f", m, "--site", "www.a.test"),
+                    ("apply", "-f", m, "--format", "json"))
+        variants = (("owned by nobody", NOBODY, 0o700, f"fix it with: chown root {state}"),
+                    ("mode 0777", 0, 0o777, f"fix it with: chmod go-w {state}"),
+                    ("group-writable", 0, 0o770, f"fix it with: chmod go-w {state}"))
+        for name, owner, mode, fix in variants:
+            with self.subTest(variant=name):
+                state.mkdir(exist_ok=True)
+                os.chown(state, owner, owner)
+                state.chmod(mode)
+                before = self.snapshot(self.tmp)
+                for args in commands:
+                    cp = self.ecertctl(*args, env=self.env(sb))
+                    out = cp.stdout + cp.stderr
+                    self.assertEqual(cp.returncode, 1, f"{args}\n{out}")
+                    self.assertIn(f"error: refusing to use the state directory {state}: ", cp.stderr)
+                    self.assertTrue(cp.stderr.rstrip().endswith(fix), f"{args}\n{cp.stderr}")
+                self.assertEqual(self.snapshot(self.tmp), before, "a refused run wrote something")
+                self.assertEqual(list(state.iterdir()), [])
+                self.assertFalse(Path(a["key"]).exists() or self.path_in_manifest(a["key"]).exists())
+                # validate never reads the state directory.
+                self.assertEqual(self.ecertctl("validate", "-f", m, env=self.env(sb)).returncode, 0)
+                # The command in the message is exactly what makes it usable.
+                subprocess.run(self._fix_command(cp.stderr), shell=True, check=True)
+                cp = self.ecertctl("plan", "-f", m, env=self.env(sb))
+                self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+                state.rmdir()
+        # A symlinked state directory: refused, naming the real one, which works.
+        real = self.tmp / "real-state"
+        real.mkdir(mode=0o700)
+        state.symlink_to(real)
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn(f"it is reached through a symbolic link (its real path is {real})", cp.stderr)
+        self.assertEqual(list(real.iterdir()), [])
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb, ECERTCTL_STATE_DIR=str(real)))
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertTrue((real / "lock").exists())
+
+    def test_a_planted_facts_cache_does_not_make_a_bad_certificate_pass(self):
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.add_vhost("www.b.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        b = self.site(sb, "www.b.test", stem="b")
+        m = self.manifest(sb, [a, b])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        self.issue(a)
+        b_cert = self.issue(b)
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        cache = self.state_dir / "facts.jsonl"
+        honest = cache.read_text()
+        good = hashlib.sha256(b_cert.read_bytes()).hexdigest()
+        self.assertIn(good, honest)
+        # b's certificate replaced by one for a's key: a certificate that must be refused.
+        self.pki.issue(self.path_in_manifest(a["csr"]), b_cert, "standard")
+        bad = hashlib.sha256(b_cert.read_bytes()).hexdigest()
+        # The planted cache says of the bad certificate all that was proved of the good one.
+        poison = honest.replace(good, bad)
+
+        def b_certificate(expect_rc: int) -> tuple[dict, str]:
+            cp = self.ecertctl("plan", "-f", m, "--format", "json", env=self.env(sb))
+            self.assertEqual(cp.returncode, expect_rc, cp.stdout + cp.stderr)
+            return self.resources(json.loads(cp.stdout), "www.b.test")["certificate"], cp.stderr
+
+        self.assertEqual(b_certificate(1)[0]["action"], "error")
+        # Written by ecertctl's own user, 0600, the poison works (the certificate passes every check and
+        # is only to be reloaded, as changed since the restart): this is what must never be planted.
+        cache.write_text(poison)
+        cache.chmod(0o600)
+        cert, _ = b_certificate(0)
+        self.assertEqual(cert["action"], "update", cert)
+        self.assertIn("changed on disk since Apache was last restarted", cert["reason"])
+
+        planted = self.tmp / "planted.jsonl"
+        planted.write_text(poison)
+        planted.chmod(0o600)
+        for name in ("owned by nobody", "a symlink"):
+            with self.subTest(cache=name):
+                cache.unlink()
+                if name == "a symlink":
+                    cache.symlink_to(planted)
+                else:
+                    cache.write_text(poison)
+                    cache.chmod(0o600)
+                    os.chown(cache, NOBODY, NOBODY)
+                cert, err = b_certificate(1)
+                self.assertEqual(cert["action"], "error", cert)
+                self.assertIn(f"warning: ignoring {cache}: it is ", err)
+                served_before = h.served_chain(sb.port, "www.b.test")
+                cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+                self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+                self.assertEqual([h.cert_fingerprint(c) for c in h.served_chain(sb.port, "www.b.test")],
+                                 [h.cert_fingerprint(c) for c in served_before])
+                # apply put its own record in its place: a new regular file, root's, 0600.
+                st = os.lstat(cache)
+                self.assertTrue(stat.S_ISREG(st.st_mode))
+                self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o600))
+                self.assertEqual(planted.read_text(), poison, "written through the planted symlink")
+
+    def test_a_certificate_whose_dns_name_is_not_utf8_is_an_error_not_a_crash(self):
+        """Recording the facts cache once threw (JSON cannot hold bytes that are
+        not UTF-8, and an IA5String DNS name can): apply aborted on SIGABRT."""
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        a = self.site(sb, "www.a.test", stem="a")
+        m = self.manifest(sb, [a])
+        self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
+        cert = self.path_in_manifest(a["certificate"])
+        cert.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.tmp / "odd.key",
+                        "-out", cert, "-days", "2", "-subj", "/CN=www.a.test",
+                        "-addext", b"subjectAltName=DNS:www.a.test,DNS:odd\xff.a.test"], check=True, capture_output=True)
+        self.assertIn(b"odd\xff", cert.read_bytes() + subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-ext",
+                      "subjectAltName"], capture_output=True).stdout)
+        cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertRegex(cp.stdout, r"www\.a\.test \(standard\): error")
+        self.assertIn("certificate", cp.stdout)
+        # The facts it could write were written.
+        cache = (self.state_dir / "facts.jsonl").read_text()
+        self.assertGreater(len(cache.splitlines()), 1)
 
 
 def allow_core_files() -> None:
