@@ -524,6 +524,8 @@ class PromotionTest(RenewalCase, unittest.TestCase):
         self.assertEqual(old_keys[0].stat().st_mode & 0o777, 0o600)
         self.assertEqual([p.read_bytes() for p in old_certs], [r.old_cert])
         self.assertEqual(self.restarts_since(calls), 1)
+        renewal = self.site_report(self.run_json("status"), site.name)["renewal"]
+        self.assertEqual((renewal["due"], renewal["staged"], renewal["days_left"]), (False, False, LIFETIME - 1))
         # Converged: nothing more to do, and no restart for it.
         self.run_cli("plan", "--detailed-exitcode")
         pid = self.sb.pid()
