@@ -339,7 +339,7 @@ class StagingTest(RenewalCase, unittest.TestCase):
         "stage.test": 140,       # 59 days left of 199: due at the default 33%
         "csr.test": 140,
         "planted.test": 10,      # not due
-        "metrics.test": 140,
+        "metrics.test": 140 + HOUR,  # 58 days and 23 hours left
         "fresh.test": 10,
         "wrong-csr.test": 140,
     }
@@ -499,7 +499,8 @@ class Renewal:
                                                      self.site.cert.read_bytes())
         self.staged_key, self.staged_csr = self.key_new.read_bytes(), self.csr_new.read_bytes()
         self.renewed = case.tmp / f"{name}-renewed.cer"
-        case.pki.issue(self.csr_new, self.renewed, days=LIFETIME)
+        # Issued an hour ago, so that it has LIFETIME - 1 whole days left.
+        case.pki.issue(self.csr_new, self.renewed, days=LIFETIME, not_before_offset_days=-HOUR)
 
     def place(self, at_live_path: bool) -> None:
         """The operator's step: the downloaded certificate at <certificate>.new, or over the live one."""
@@ -796,7 +797,7 @@ cat > '{dir}'/$n.eml
 
 class NotifyTest(RenewalCase, unittest.TestCase):
     SITES = {
-        "due.test": LIFETIME - 9,   # due, and inside renewal.warn (10%): 9 days left
+        "due.test": LIFETIME - 9 + HOUR,  # due, and inside renewal.warn (10%): 8 days and 23 hours left
         "expired.test": 200,        # an error
         "quiet.test": 10,           # nothing to say
         "failing.test": 140,
@@ -911,7 +912,7 @@ class NotifyTest(RenewalCase, unittest.TestCase):
         site = self.sites["dates.test"]
         self.notify_manifest("dates.test", events=["installed"])
         self.stage("dates.test")
-        renewed = self.pki.issue(staged(site.csr), staged(site.cert), days=LIFETIME)
+        renewed = self.pki.issue(staged(site.csr), staged(site.cert), days=LIFETIME, not_before_offset_days=-HOUR)
         renewed_until = not_after(renewed)
         self.run_cli("apply")
         [call] = self.calls()
@@ -948,7 +949,7 @@ class NotifyTest(RenewalCase, unittest.TestCase):
 
 
 class AttentionTest(RenewalCase, unittest.TestCase):
-    SITES = {"warn.test": LIFETIME - 14, "lapsed.test": 200}
+    SITES = {"warn.test": LIFETIME - 14 + HOUR, "lapsed.test": 200}  # 13 days and 23 hours left; expired
     EXTRA_VHOSTS = ["twice.test", "twice.test"]  # which of the two is the site's cannot be told
 
     def test_inside_renewal_warn_a_warning_in_every_format(self):
