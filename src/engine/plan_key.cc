@@ -142,6 +142,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
                            "staged key");
   if (f.staged_key.file.digest == f.key.file.digest) return plan_completed(in, sp);
   sp.renewal.staged_since = f.staged_key.modified;
+  sp.renewal.due_since = renewal_due(in);  // still due while staged: status and the metrics say since when
   KeyDecision d;
   d.staged = true;
   d.key_id = f.key.public_key_id;

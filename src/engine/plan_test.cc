@@ -555,6 +555,14 @@ TEST_CASE("renewal staged: pending, naming the CSR to submit; not a change") {
   CHECK_FALSE(p.has_changes());
   CHECK(p.sites[0].renewal.csr_to_submit == "/srv/ssl.csr/www.csr.new");
   CHECK(p.sites[0].renewal.staged_since == kNow - 3 * 86400);
+  CHECK_FALSE(p.sites[0].renewal.due_since);  // rotated before its window opened
+  SUBCASE("staged because it was due: still due, since the window opened") {
+    f.cert = cert_aged(s, 199, 140);
+    Plan due = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
+    CHECK(due.sites[0].renewal.due_since == f.cert.info.not_after - 199 * 86400 * 33 / 100);  // 33% by default
+    CHECK(due.sites[0].renewal.staged_since == kNow - 3 * 86400);
+    CHECK_FALSE(due.has_changes());
+  }
   SUBCASE("its CSR missing: written again for the staged key") {
     f.staged_csr = CsrFacts{};
     Plan again = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
