@@ -1,5 +1,7 @@
 // The Apache phase of apply: configtest, one restart, verify, and the
 // rollback when any of them fails; then the record of what Apache runs with.
+#include <optional>
+
 #include "engine/apply_run.h"
 
 namespace ecert {
@@ -78,19 +80,27 @@ bool verify_step(ApplyRun& run) {
 }
 
 // Whether Apache answers after a restart on restored files: a handshake
-// with any site that has vhost.verify (without one, the restart command's
-// success is all there is to go on).
-bool answers(ApplyRun& run) {
-  bool probed = false;
+// with any site that has vhost.verify; nullopt when no site has one to ask.
+std::optional<bool> answers(ApplyRun& run) {
+  std::optional<bool> up;
   for (const auto& site : run.manifest.sites) {
     if (!site.vhost.verify) continue;
-    probed = true;
+    up = false;
     for (int attempt = 0; attempt < 20; ++attempt) {
       if (run.services.tls.probe(site, std::chrono::milliseconds(3000)).reachable) return true;
       run.services.clock.sleep_for(std::chrono::milliseconds(250));
     }
   }
-  return !probed;
+  return up;
+}
+
+// Where the renewed certificates of the promotions undone are now.
+void say_where_renewals_wait(ApplyRun& run) {
+  for (std::size_t i = 0; i < run.plan.sites.size(); ++i)
+    if (auto j = run.acting<PromoteCertificate>(i); j && run.result(i, *j).outcome == Outcome::kRolledBack)
+      run.report.warnings.push_back(run.plan.sites[i].name + ": the renewed certificate waits at " +
+                                    staged_path(run.manifest.sites[i].certificate) +
+                                    " with the staged key; the next run installs it once the cause is fixed");
 }
 
 // Rolls back after a failed restart or verify, and restarts Apache on the
@@ -100,11 +110,14 @@ void restore_and_restart(ApplyRun& run, ApacheStep step, const std::string& what
   ApacheOutcome& apache = run.result().apache;
   Status again = check_pairs(run);
   if (again) again = restart(run);
-  apache.down = !again || !answers(run);
+  const std::optional<bool> up = answers(run);
+  apache.down = up ? !*up : !again;  // without an address to ask, a failed restart is taken as down
   apache.error = what + "\nEvery file this run changed for Apache was restored" +
-                 (!again ? "; restarting Apache on them failed too: " + again.message()
+                 (!again ? "; restarting Apache on them failed too: " + again.message() +
+                               (apache.down ? "" : " (Apache still answers, on the restored files)")
                   : apache.down ? " and Apache restarted on them, but it does not answer"
                                 : " and Apache restarted on them.");
+  say_where_renewals_wait(run);
 }
 
 bool reload_needed(const Plan& plan) {

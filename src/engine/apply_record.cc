@@ -96,6 +96,21 @@ InstalledRecord record_now(ApplyRun& run, std::size_t i, bool wrote) {
   return rec;
 }
 
+// A site whose renewal is due or staged needs the copy of the certificate
+// Apache runs with (a renewed one may be placed over it): one converged
+// before its record kept copies (an earlier ecertctl) gets it now.
+void ensure_copy_for_renewal(ApplyRun& run, std::size_t i) {
+  const RenewalState& rs = run.plan.sites[i].renewal;
+  if (!rs.due_since && !rs.staged_since) return;
+  const Site& site = run.manifest.sites[i];
+  const fs::path copy = installed_certificate_copy(run.options.state_dir, site.name);
+  if (run.services.fs.stat(copy).is_ok()) return;
+  const auto& installed = run.observed.sites[i].installed;
+  auto cert = run.services.fs.read_file(site.certificate);
+  // Only the very certificate Apache was last restarted with is a fallback.
+  if (cert && installed && sha256_hex(*cert) == installed->certificate) keep_copy(run, copy, *cert);
+}
+
 }  // namespace
 
 Status check_pairs(ApplyRun& run) {
@@ -119,6 +134,7 @@ void record_installed(ApplyRun& run) {
     const auto state = site_state(run.report, i);
     if (state != SitePlan::State::kConverged && state != SitePlan::State::kChanges) continue;
     InstalledRecord rec = record_now(run, i, wrote);
+    ensure_copy_for_renewal(run, i);
     const auto& before = run.observed.sites[i].installed;
     differs |= !before || !(*before == rec);
     updates.emplace(run.manifest.sites[i].name, std::move(rec));

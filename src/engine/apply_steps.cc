@@ -142,7 +142,8 @@ Status promote_certificate(ApplyRun& run, std::size_t i, const Change& c, const 
     auto previous = fs.read_file(live);
     if (previous)
       if (Status s = keep_old(run, live, *previous, mode); !s) return s;
-    return write_file(run, i, c, WriteFile{std::make_shared<const std::string>(std::move(*renewed)), {p.staged}});
+    auto bytes = p.pem ? p.pem : std::make_shared<const std::string>(std::move(*renewed));
+    return write_file(run, i, c, WriteFile{bytes, {p.staged}});
   }
   // Placed over the live one by the operator: keep it at <certificate>.new
   // until verified, and put the copy of the previous one back on rollback.
@@ -155,7 +156,7 @@ Status promote_certificate(ApplyRun& run, std::size_t i, const Change& c, const 
   if (!previous) return previous.status();
   if (Status s = keep_old(run, live, *previous, mode); !s) return s;
   run.journal.record(live, SecretString(std::move(*previous)), mode, {i});
-  return Status::ok();
+  return p.pem ? fs.write_atomic(live, *p.pem) : Status::ok();  // Apache reads PEM
 }
 
 Status write_csr(ApplyRun& run, std::size_t i, const NewCsr& p) {

@@ -87,9 +87,11 @@ class FakeClock : public Clock {
 class FakeProbe : public TlsProbe {
  public:
   bool matches = true;
+  bool reachable = true;  // false: Apache does not answer at all
   int probes = 0;
   ServedFacts probe(const Site& site, std::chrono::milliseconds) override {
     ++probes;
+    if (!reachable) return ServedFacts{*site.vhost.verify, false, false, "connection refused"};
     return ServedFacts{*site.vhost.verify, true, matches, matches ? "serves the files" : "serves another certificate"};
   }
 };
@@ -441,13 +443,26 @@ TEST_CASE("apply: a key and certificate that do not match are never restarted on
   CHECK(result_of(r, 0, ResourceKind::kChain).rolled_back_by == ApacheStep::kPairCheck);
 }
 
-TEST_CASE("apply: when Apache cannot be restarted on the restored files, the report says it is down") {
+TEST_CASE("apply: when Apache does not answer after the restart on the restored files, the report says it is down") {
   World w(true);
   w.runner.failures["apache2ctl graceful"] = 2;
+  w.tls.reachable = false;
   Report r = w.apply();
   CHECK(r.apache().down);
   CHECK(r.failed());
   CHECK(r.apache().error.find("restarting Apache on them failed too") != std::string::npos);
+  SUBCASE("but a failed restart command with Apache still answering is not down") {
+    World again(true);
+    again.runner.failures["apache2ctl graceful"] = 2;
+    Report still = again.apply();
+    CHECK_FALSE(still.apache().down);
+    CHECK(still.apache().error.find("(Apache still answers, on the restored files)") != std::string::npos);
+  }
+  SUBCASE("without an address to ask, a failed restart is taken as down") {
+    World blind(false);
+    blind.runner.failures["apache2ctl graceful"] = 2;
+    CHECK(blind.apply().apache().down);
+  }
 }
 
 }  // namespace ecert

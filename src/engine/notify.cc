@@ -48,8 +48,14 @@ std::vector<Notice> notices_of(const Manifest& manifest, const Report& r) {
       out.push_back(notice(sp, NotifyEvent::kError, sp.name + ": " + first_error(r, i)));
       continue;
     }
-    if (installed_now(r, i))
-      out.push_back(notice(sp, NotifyEvent::kInstalled, sp.name + ": a new certificate is served"));
+    if (installed_now(r, i)) {
+      Notice n = notice(sp, NotifyEvent::kInstalled, sp.name + ": a new certificate is served");
+      if (sp.renewal.promoting) {  // about the certificate installed, not the one it replaced
+        n.about = sp.renewal.renewed_certificate;
+        n.not_after = sp.renewal.renewed_not_after;
+      }
+      out.push_back(std::move(n));
+    }
     if (!sp.renewal.csr_to_submit.empty()) {
       Notice n = notice(sp, NotifyEvent::kRenewalDue,
                         sp.name + ": renewal due: submit the CSR " + sp.renewal.csr_to_submit +

@@ -87,6 +87,9 @@ struct PromoteCsr {
 struct PromoteCertificate {
   std::string staged;
   std::string previous;
+  // The renewed certificate as PEM when it came as DER (Apache reads PEM):
+  // what is installed instead of its bytes.
+  std::shared_ptr<const std::string> pem;
 };
 
 // A promotion that completed: its staged files go.
@@ -142,6 +145,8 @@ struct RenewalState {
   std::string csr_to_submit;   // the staged CSR the CA has not yet answered, if any
   std::time_t not_after = 0;   // of the live certificate (0: none)
   std::string certificate;     // sha256 of the live certificate file (what notifications are about)
+  std::time_t renewed_not_after = 0;  // promoting: of the renewed certificate
+  std::string renewed_certificate;    // promoting: sha256 of the renewed certificate file
 };
 
 struct SitePlan {

@@ -118,7 +118,10 @@ void warn_renewal(const SiteInput& in, SitePlan& sp) {
   const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
   const bool in_window = c.not_before <= c.not_after &&
                          window_reached(in.site.renewal.warn, c.not_before, c.not_after, in.observed.now).has_value();
-  if (!in_window && days_left >= kExpiryWarningDays) return;
+  // The 30 days of the certificate checks count once renewal is due: a short
+  // certificate (47 days) is not renewed that early.
+  const bool late = days_left < kExpiryWarningDays && sp.renewal.due_since.has_value();
+  if (!in_window && !late) return;
   sp.renewal.warn = true;
   const std::string next = !sp.renewal.csr_to_submit.empty()
                                ? "submit the CSR " + sp.renewal.csr_to_submit + " (" + in.csr_cmd +
@@ -141,6 +144,9 @@ void plan_promotion(const SiteInput& in, SitePlan& sp, const CertFacts& renewed)
   PromoteCertificate p;
   if (&renewed == &in.facts.staged_cert) p.staged = staged_path(site.certificate);
   else p.previous = installed_certificate_copy(in.state_dir, site.name).string();
+  if (renewed.was_der) p.pem = std::make_shared<const std::string>(renewed.pem);
+  sp.renewal.renewed_not_after = renewed.info.not_after;
+  sp.renewal.renewed_certificate = renewed.file.digest;
   Change c = make_change(ResourceKind::kCertificate, Action::kUpdate, site.certificate,
                          "install the renewed certificate" + (p.staged.empty() ? "" : " from " + p.staged) + ": " +
                              summary_of(in, renewed) + "; the previous one is kept as " +
@@ -239,7 +245,9 @@ bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp)
   const Site& site = in.site;
   const bool renewed = key.promote || !key.renewal_error.empty();
   const CertFacts& cert = renewed ? served_cert(in.facts) : in.facts.cert;
-  const fs::path path = &cert == &in.facts.staged_cert ? fs::path(staged_path(site.certificate)) : site.certificate.path();
+  const bool staged_file = &cert == &in.facts.staged_cert ||
+                           (!key.renewal_error.empty() && in.facts.staged_cert.file.exists);
+  const fs::path path = staged_file ? fs::path(staged_path(site.certificate)) : site.certificate.path();
   auto refuse = [&](const std::string& why) {
     sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, path, why));
     block_after(in, sp, ResourceKind::kCertificate);

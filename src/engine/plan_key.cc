@@ -110,6 +110,19 @@ std::string next_step(const SiteInput& in) {
          ") and place the certificate it issues at " + staged_path(in.site.certificate);
 }
 
+// Why the file at <certificate>.new is not the renewal of the staged key.
+std::string staged_certificate_error(const SiteInput& in) {
+  const CertFacts& c = in.facts.staged_cert;
+  const std::string path = staged_path(in.site.certificate);
+  if (!c.file.error.is_ok()) return c.file.error.message();
+  if (!c.parsed) return path + ": " + c.parse_error.message() + "; place the certificate the CA issued for " +
+                        staged_path(in.site.csr) + " there";
+  const std::string whose = c.info.public_key_id == in.facts.key.public_key_id ? "the live key" : "another key";
+  return path + " is not for the staged key " + staged_path(in.site.key.path) + " but for " + whose +
+         ": the CA must issue it for the staged CSR " + staged_path(in.site.csr) +
+         "; submit that CSR and replace " + path + " with what the CA issues";
+}
+
 // A promotion that completed (the live key holds the staged key's bytes):
 // once Apache runs with it, the staged files go.
 KeyDecision plan_completed(const SiteInput& in, SitePlan& sp) {
@@ -147,6 +160,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
   d.staged = true;
   d.key_id = f.key.public_key_id;
   if (renewal_arrived(f)) d.renewal_error = renewed_certificate_error(in);
+  else if (f.staged_cert.file.exists || !f.staged_cert.file.error.is_ok()) d.renewal_error = staged_certificate_error(in);
   d.promote = renewal_arrived(f) && d.renewal_error.empty();
   if (d.promote) {
     sp.renewal.promoting = true;
@@ -212,6 +226,10 @@ KeyDecision plan_live(const SiteInput& in, SitePlan& sp) {
   if (sp.renewal.due_since)
     sp.warnings.push_back("renewal due since " + format_date(*sp.renewal.due_since) + " (renewal.stage is manual): run " +
                           in.rotate_cmd);
+  if (f.staged_cert.file.exists)
+    sp.warnings.push_back(staged_path(site.certificate) + " is ignored: no renewal is staged (" +
+                          staged_path(site.key.path) + " is missing); a certificate for the live key goes to " +
+                          site.certificate.string());
   sp.changes.push_back(settled(in, sp, ResourceKind::kKey, site.key.path,
                                "RSA " + std::to_string(f.key.bits) +
                                    (f.key.encrypted ? ", opens with the passphrase" : ", unencrypted")));

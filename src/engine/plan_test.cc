@@ -310,6 +310,7 @@ TEST_CASE("certificate checks") {
     CHECK(change(p.sites[0], ResourceKind::kCertificate).reason.find("certificate expired on") == 0);
   }
   SUBCASE("expiring soon is a warning, not an error") {
+    f.cert.info.not_before = kNow - 189 * 86400;  // 10 of 199 days left: renewal is due
     f.cert.info.not_after = kNow + 10 * 86400;
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     CHECK(change(p.sites[0], ResourceKind::kCertificate).action == Action::kNoOp);
