@@ -494,6 +494,28 @@ class StaplingTest(ChainCase, unittest.TestCase):
         self.assert_serves_chain(name, cert, self.pki.ssl_sub_path)
 
     @unittest.expectedFailure
+    def test_off_over_an_operators_own_stapling_line_leaves_a_server_that_starts(self):
+        """Fails today: over the operator's `SSLUseStapling off`, on rewrites
+        that line to on (no marker), so off leaves it on, yet removes the
+        cache: Apache refuses to start ("AH01958: SSLStapling: no stapling
+        cache available"), which apache2 -t does not catch; apply rolls back
+        and exits 1, and stapling cannot be turned off."""
+        (site, vhost_file), = self.start("simple", "www.ownline.test")
+        vhost_file.write_text(vhost_file.read_text().replace("</VirtualHost>", "    SSLUseStapling off\n</VirtualHost>"))
+        restart = self.sb.manifest_apache("stop-start")["restart"]
+        cert = self.converge(site, self.manifest(self.sb, [site], restart=restart))
+        before = self.config_files()
+        self.set_stapling(site, True)
+        self.apply(self.manifest(self.sb, [site], restart=restart))
+        self.assertIn("    SSLUseStapling on\n", vhost_file.read_text())
+        self.assert_serves_chain(site["name"], cert, self.pki.ssl_sub_path)
+
+        self.set_stapling(site, False)
+        self.apply(self.manifest(self.sb, [site], restart=restart))
+        self.assert_serves_chain(site["name"], cert, self.pki.ssl_sub_path)
+        self.assertEqual(self.config_files(), before)
+
+    @unittest.expectedFailure
     def test_off_with_a_graceful_restart_keeps_apache_up(self):
         """Debian's default restart is graceful. Fails today: mod_ssl keeps
         its module-wide SSLStaplingCache across a graceful restart, so one
