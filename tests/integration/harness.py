@@ -365,7 +365,8 @@ class TestPKI:
       private/*.key                     CA keys (0600)
 
     Attributes gs_root, hk_root, ssl_sub, ev_sub are CA objects; hk_cross is
-    the cross certificate's path.
+    the cross certificate's path. impostor_sub() and reissued_sub() make more
+    CAs with a sub CA's name on demand.
 
     __test__ = False keeps unittest/pytest from collecting this class.
     """
@@ -381,6 +382,7 @@ class TestPKI:
         os.chmod(self.private_dir, 0o700)
         self._ext_file = _write(self.dir / "ca-ext.cnf", _CA_EXT)
         self._impostors: dict[str, CA] = {}
+        self._reissued: dict[str, tuple[CA, int]] = {}
 
         self.gs_root = self._self_signed(
             "globalsign_root_ca_r3", GLOBALSIGN_SUBJECT, self.ca_dir / "globalsign_root_ca_r3.crt"
@@ -456,6 +458,26 @@ class TestPKI:
         )
         self._impostors[real.name] = imp
         return imp
+
+    def reissued_sub(self, feature: str = "standard", days: int = 3650, label: str = "reissued") -> CA:
+        """The sub CA of this feature as the CA reissues it (Hongkong Post did
+        in 2025): the same subject, a new key, issued by the same Hongkong
+        Post Root CA 3, so certificates it issues verify to the trust roots
+        (unlike impostor_sub()) but not with the old sub CA's key. Written to
+        ca/<label>-<the real file's name>; valid for `days` days from now (a
+        `days` shorter than a leaf's makes a sub CA that ends before the leaf
+        does). One CA per (feature, label): a label asked for again with other
+        days raises ValueError."""
+        real = self.sub_for(feature)
+        key = f"{label}-{real.name}"
+        if key in self._reissued:
+            ca, made_days = self._reissued[key]
+            if made_days != days:
+                raise ValueError(f"{key} was made for {made_days} days, not {days}: use another label")
+            return ca
+        ca = self._sub_ca(key, real.subject, self.ca_dir / f"{label}-{real.cert.name}", self.hk_root, days=days)
+        self._reissued[key] = (ca, days)
+        return ca
 
     def issue(
         self,
@@ -533,9 +555,9 @@ class TestPKI:
                        self_key=key)
         return CA(name, cert, key, subject)
 
-    def _sub_ca(self, name: str, subject: str, cert: Path, issuer: CA) -> CA:
+    def _sub_ca(self, name: str, subject: str, cert: Path, issuer: CA, days: int = 3650) -> CA:
         key = self._new_ca_key(name)
-        self._sign_csr(self._csr_for(key, subject, name), issuer, cert, "sub_ca", days=3650)
+        self._sign_csr(self._csr_for(key, subject, name), issuer, cert, "sub_ca", days=days)
         return CA(name, cert, key, subject)
 
     def _sign_csr(

@@ -112,6 +112,30 @@ class PKITest(unittest.TestCase):
         both.write_text(imp.cert.read_text() + self.pki.cross_path.read_text())
         self.assertNotEqual(openssl_verify(self.pki.trust_path, both, leaf).returncode, 0)
 
+    def test_reissued_sub_verifies_to_the_root_but_not_with_the_old_key(self):
+        old = self.pki.ssl_sub
+        new = self.pki.reissued_sub()
+        self.assertIs(self.pki.reissued_sub(), new)
+        self.assertEqual(new.cert.name, "reissued-ecert_ssl_ca_3-17_pem.crt")
+        self.assertEqual(h.cert_subject(new.cert), h.cert_subject(old.cert))
+        self.assertEqual(h.cert_issuer(new.cert), h.cert_subject(self.pki.hk_root_path))
+        self.assertNotEqual(pubkey(new.cert), pubkey(old.cert))
+        leaf = self.pki.issue(self.csr, self.tmp / "reissued.crt", "standard", sub=new)
+        self.assertEqual(h.cert_issuer(leaf), h.cert_subject(old.cert))
+        new_chain = self.tmp / "reissued-chain.crt"
+        new_chain.write_text(new.cert.read_text() + self.pki.cross_path.read_text())
+        cp = openssl_verify(self.pki.trust_path, new_chain, leaf)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        old_chain = self.pki.write_chain("standard", self.tmp / "old-chain.crt")
+        self.assertNotEqual(openssl_verify(self.pki.trust_path, old_chain, leaf).returncode, 0)
+        # a short-lived one ends when asked; a label is one CA
+        short = self.pki.reissued_sub(days=30, label="short")
+        self.assertNotEqual(pubkey(short.cert), pubkey(new.cert))
+        cp = h.run(["openssl", "x509", "-in", str(short.cert), "-noout", "-checkend", str(31 * 86400)])
+        self.assertNotEqual(cp.returncode, 0)  # ends within 31 days
+        with self.assertRaises(ValueError):
+            self.pki.reissued_sub(days=60, label="short")
+
     def test_issue_variants(self):
         wkey = h.gen_key(self.tmp / "w.key", kind="ec")
         wcsr = h.make_csr(wkey, self.tmp / "w.csr", "*.example.com")
