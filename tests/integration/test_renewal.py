@@ -433,11 +433,10 @@ class StagingTest(RenewalCase, unittest.TestCase):
         self.assertNotIn(staged(site.csr).read_text().strip(), cp.stdout)
         self.assertNotIn("Renewal", cp.stdout)
 
-    @unittest.expectedFailure
     def test_a_certificate_at_certificate_new_for_another_key_is_reported(self):
-        # Known bug: a certificate at <certificate>.new that is not for the
-        # staged key (here issued for the live CSR, submitted by mistake) is
-        # ignored without a word: the site stays pending and the report keeps
+        # Regression: a certificate at <certificate>.new that is not for the
+        # staged key (here issued for the live CSR, submitted by mistake) was
+        # ignored without a word: the site stayed pending and the report kept
         # asking for a certificate at <certificate>.new, where one already is
         # (plan_staged and renewal_arrived, src/engine/plan_key.cc).
         site = self.sites["wrong-csr.test"]
@@ -552,15 +551,14 @@ class PromotionTest(RenewalCase, unittest.TestCase):
     def test_renewed_certificate_over_the_live_one(self):
         self.promote("via-live.test", at_live_path=True)
 
-    @unittest.expectedFailure
     def test_renewed_certificate_over_the_live_one_on_a_site_converged_before(self):
-        # Known bug: a site that was converged before its renewal was due
+        # Regression: a site that was converged before its renewal was due
         # (served before ecertctl managed it, or by an earlier version) has
         # its record in <state>/installed.json but no copy of its certificate
         # in <state>/installed/: record_now (src/engine/apply_record.cc)
-        # keeps a copy only when the record's digests change, so the copy
-        # is never made, and the renewed certificate placed over the live
-        # one is refused ("ecertctl has no copy ... put the previous one
+        # kept a copy only when the record's digests changed, so the copy
+        # was never made, and the renewed certificate placed over the live
+        # one was refused ("ecertctl has no copy ... put the previous one
         # back"), though the operator no longer has the previous one.
         site = self.sites["taken-over.test"]
         self.manifest([self.entry("taken-over.test", renewal={"before": "20%"})])  # 29.6% left: not due yet
@@ -662,10 +660,9 @@ class PromotionFailureTest(RenewalCase, unittest.TestCase):
         (self.ctl / "fail-restart").unlink()
         self.check_next_run_installs(r)
 
-    @unittest.expectedFailure
     def test_restart_command_fails_and_apache_still_answers(self):
-        # Known bug: when the restart on the restored files fails too,
-        # restore_and_restart (src/engine/apply_apache.cc) reports "Apache is
+        # Regression: when the restart on the restored files fails too,
+        # restore_and_restart (src/engine/apply_apache.cc) reported "Apache is
         # DOWN" without asking whether Apache answers; here it does, on the
         # previous pair, and the report should say so.
         self.manifest([self.entry("restart-refused-2.test")])
@@ -714,14 +711,13 @@ class DerRenewalTest(RenewalCase, unittest.TestCase):
 
     SITES = {"der-new.test": 140, "der-live.test": 140}
 
-    @unittest.expectedFailure
     def test_a_der_renewal_is_installed_as_pem(self):
-        # Known bug: promote_certificate (src/engine/apply_steps.cc) installs
-        # the renewed certificate's bytes as they are; a DER file becomes the
-        # live SSLCertificateFile and Apache exits on the restart ("PEM
+        # Regression: promote_certificate (src/engine/apply_steps.cc) installed
+        # the renewed certificate's bytes as they were; a DER file became the
+        # live SSLCertificateFile and Apache exited on the restart ("PEM
         # routines::no start line", AH00020). With vhost.verify, the rollback
-        # brings it back after the verify's 30 s; without one (as here, to
-        # keep this test short) the run reports success with Apache down.
+        # brought it back after the verify's 30 s; without one (as here, to
+        # keep this test short) the run reported success with Apache down.
         # A first certificate in DER is rewritten as PEM (test_apply).
         self.manifest([self.entry(n, vhost={"port": self.sb.port}) for n in self.SITES])
         new, live = Renewal(self, "der-new.test"), Renewal(self, "der-live.test")
@@ -904,9 +900,8 @@ class NotifyTest(RenewalCase, unittest.TestCase):
         self.run_json("apply")
         self.assertEqual(len(self.calls()), 3)
 
-    @unittest.expectedFailure
     def test_installed_event_dates_the_new_certificate(self):
-        # Known bug: notices_of (src/engine/notify.cc) fills the installed
+        # Regression: notices_of (src/engine/notify.cc) filled the installed
         # event's not_after and days_left from the certificate the run
         # replaced (here 58 days left), not from the one it installed.
         site = self.sites["dates.test"]
