@@ -155,10 +155,11 @@ struct VhostEdit {
   // every SSLCertificateChainFile line of the block goes (settings.chain_file
   // is then empty).
   bool remove_chain = false;
-  // OCSP stapling: true sets "SSLUseStapling on" (an existing line gets the
-  // value; else the line is added after a kStaplingMarker comment); false
-  // removes the marker and the line after it (what ecertctl added, nothing
-  // else); nullopt leaves stapling alone.
+  // OCSP stapling: true makes the block say "SSLUseStapling on" (a line that
+  // says on stays; another SSLUseStapling line, or none, becomes a marked
+  // one: a kStaplingMarker comment and the line); false removes a marked
+  // line with its marker (what ecertctl added, nothing else); nullopt leaves
+  // stapling alone.
   std::optional<bool> stapling;
 };
 
@@ -185,7 +186,9 @@ inline constexpr const char* kStaplingMarker = "# ecertctl: vhost.stapling";
 // `content` (a server-level configuration file) with the OCSP stapling cache
 // that ecertctl adds when some vhost staples and the configuration has none
 // (present), or without it (absent: the marked block is removed; nothing
-// else is touched). The block is appended at the end of the file:
+// else is touched; ecertctl itself never removes it, since mod_ssl keeps
+// the cache across a graceful restart and Apache exits on one without it).
+// The block is appended at the end of the file:
 //   # ecertctl: OCSP stapling cache for vhost.stapling
 //   <IfModule mod_ssl.c>
 //       SSLStaplingCache shmcb:ssl_stapling(65536)

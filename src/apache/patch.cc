@@ -96,9 +96,12 @@ Status stapling_line(std::string_view content, const std::vector<LogicalLine>& l
   }
   seen["SSLUseStapling"] = true;
   if (!line.args.empty() && iequals(line.args[0].value, "on")) return Status::ok();
-  auto splice = set_argument(content, line, "on");
-  if (!splice.is_ok()) return splice.status();
-  splices.push_back(std::move(*splice));
+  // The operator's own "off" becomes a marked "on", so that turning stapling
+  // off again takes it back to Apache's default (off).
+  const std::string eol = line.eol.empty() ? "\n" : std::string(line.eol);
+  splices.push_back(Splice{line.begin, line.next,
+                           line.indent + kStaplingMarker + eol + line.indent + "SSLUseStapling on" +
+                               std::string(line.eol)});
   return Status::ok();
 }
 

@@ -416,8 +416,11 @@ TEST_CASE("patch: stapling on adds a marked SSLUseStapling; off removes exactly 
   off.stapling = false;
   CHECK(*patch_config_text(*with, {off}) == before);
   const std::string own = "<VirtualHost *:443>\n    SSLUseStapling off\n</VirtualHost>\n";
-  CHECK(*patch_config_text(own, {off}) == own);
-  CHECK(*patch_config_text(own, {on}) == "<VirtualHost *:443>\n    SSLUseStapling on\n</VirtualHost>\n");
+  CHECK(*patch_config_text(own, {off}) == own);  // not ecertctl's: left alone
+  const std::string turned_on = *patch_config_text(own, {on});
+  CHECK(turned_on == "<VirtualHost *:443>\n    # ecertctl: vhost.stapling\n    SSLUseStapling on\n</VirtualHost>\n");
+  // Off again: Apache's default (off), without a line.
+  CHECK(*patch_config_text(turned_on, {off}) == "<VirtualHost *:443>\n</VirtualHost>\n");
 }
 
 TEST_CASE("set_stapling_cache: appended once at the end, removed only as added") {

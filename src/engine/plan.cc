@@ -234,14 +234,12 @@ Result<std::string> edit_config(const ConfigWrite& write, std::string_view conte
 
 Plan make_plan(const Manifest& manifest, const Observed& observed, const std::string& manifest_arg) {
   Plan plan;
-  const bool any_stapling = std::any_of(manifest.sites.begin(), manifest.sites.end(),
-                                        [](const Site& s) { return s.vhost.stapling; });
   std::vector<SiteInput> inputs;
   inputs.reserve(manifest.sites.size());
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     const Site& site = manifest.sites[i];
     inputs.push_back(SiteInput{site, observed.sites[i], observed, site_command("rotate", manifest_arg, site),
-                               site_command("csr", manifest_arg, site), observed.state_dir, any_stapling});
+                               site_command("csr", manifest_arg, site), observed.state_dir});
   }
   find_chain_conflicts(manifest, observed, inputs);
   std::vector<std::optional<VhostEdits>> edits(inputs.size());

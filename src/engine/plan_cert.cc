@@ -289,7 +289,8 @@ bool plan_chain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
     block_after(in, sp, ResourceKind::kChain);
     return false;
   }
-  const std::string desc = squote(ca.sub_cn) + " then " + squote(ca.cross_cn);
+  // The sub CA's file too: a reissued sub CA has the old one's name.
+  const std::string desc = squote(ca.sub_cn) + " (" + ca.sub_path + ") then " + squote(ca.cross_cn);
   const WriteFile content{ca.chain_pem, {ca.sub_path, site.ca.cross.string()}, key.promote};
   warn_if_shorter(sp, cert, ca.sub_not_after, "the sub CA " + squote(ca.sub_cn) + " in", ca.sub_path);
   warn_if_shorter(sp, cert, ca.cross_not_after, "the cross certificate", site.ca.cross.string());
@@ -316,7 +317,8 @@ void plan_fullchain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
   }
   auto bytes = std::make_shared<const std::string>(cert.pem + *ca.chain_pem);
   const std::string desc = "the certificate, then " + squote(ca.sub_cn) + " and " + squote(ca.cross_cn);
-  const WriteFile content{bytes, {in.site.certificate.string(), ca.sub_path, in.site.ca.cross.string()}, key.promote};
+  const std::string leaf = &cert == &in.facts.staged_cert ? staged_path(in.site.certificate) : in.site.certificate.string();
+  const WriteFile content{bytes, {leaf, ca.sub_path, in.site.ca.cross.string()}, key.promote};
   if (!file.exists)
     sp.changes.push_back(make_change(ResourceKind::kFullchain, Action::kCreate, path, desc, content, true));
   else if (file.digest != sha256_hex(*bytes))

@@ -19,7 +19,6 @@ struct SiteInput {
   std::string rotate_cmd;  // "ecertctl rotate -f M --site NAME", for messages
   std::string csr_cmd;     // "ecertctl csr -f M --site NAME"
   fs::path state_dir;      // where the copies of what Apache runs with are kept (engine/installed.h)
-  bool any_stapling = false;  // some site of the manifest has vhost.stapling
   // Set when an earlier site shares this site's chain file but needs other
   // bytes in it (their certificates come from different sub CAs): why.
   std::string chain_conflict = {};
@@ -59,8 +58,7 @@ struct VhostEdits {
   std::string block_file;  // real file of the <VirtualHost> block
   apache::VhostEdit block;
   std::vector<std::pair<std::string, apache::DirectiveEdit>> included;  // (real file, edit)
-  // The server-level OCSP stapling cache in the root file: added (true) or
-  // the one ecertctl added removed (false).
+  // The server-level OCSP stapling cache: added to the root file (true).
   std::optional<bool> stapling_cache;
   std::string root_file;  // real path of the root configuration file
 };

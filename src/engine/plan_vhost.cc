@@ -101,15 +101,14 @@ void plan_stapling(const SiteInput& in, const apache::VirtualHost& vh, VhostEdit
     }
     return;
   }
+  // Off: the vhost's line goes. The server's cache stays: mod_ssl keeps it
+  // across a graceful restart and Apache exits on one without it (AH01872),
+  // and another vhost may staple with it.
   for (const auto& d : vh.stapling)
     if (added_by_ecertctl(config, d)) {
       edits.block.stapling = false;
       diffs.push_back("remove the SSLUseStapling ecertctl added");
     }
-  if (!in.any_stapling && config.stapling_cache_added) {
-    edits.stapling_cache = false;
-    diffs.push_back("remove the SSLStaplingCache ecertctl added (no site staples now)");
-  }
 }
 
 // The SSL directives as the manifest wants them, and how they differ.

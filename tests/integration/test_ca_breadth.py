@@ -17,10 +17,7 @@
 
 The fullchain and rollover classes each share one PKI and one running
 Debian-layout sandbox (sites of its own per test, one vhost file each) to keep
-the module fast; each stapling test has an Apache of its own.
-
-The tests marked expectedFailure pin down known defects (their docstrings say
-which): they pass once the defect is fixed, and the mark must then go."""
+the module fast; each stapling test has an Apache of its own."""
 
 from __future__ import annotations
 
@@ -266,10 +263,9 @@ class RolloverTest(SharedSandboxCase, unittest.TestCase):
         self.assertEqual(status["chain"]["sub_ca"], str(self.new.cert), status)
         self.assertEqual(status["state"], "ok", status)
 
-    @unittest.expectedFailure
     def test_text_status_names_the_chosen_sub_ca_file(self):
-        """Fails today: `status` in text names the sub CA only by its CN,
-        which the old and the reissued file share (JSON has chain.sub_ca)."""
+        """`status` in text names the sub CA's file, not only its CN, which
+        the old and the reissued file share (JSON has chain.sub_ca)."""
         name = "www.textstatus.test"
         site, _ = self.new_site(name, "textstatus")
         site["ca"]["sub"] = [str(self.old.cert), str(self.new.cert)]
@@ -421,8 +417,8 @@ class StaplingTest(ChainCase, unittest.TestCase):
     def test_on_then_off_with_the_guides_stop_start_restart(self):
         """The CA guide's layout and restart (apachectl stop; apachectl
         start): SSLUseStapling in the vhost and the cache in httpd.conf pass
-        `apache2 -t`, Apache starts on them and serves; off, every
-        configuration file is as it was."""
+        `apache2 -t`, Apache starts on them and serves; off, the vhost is as
+        it was and the server's cache stays."""
         (site, vhost_file), = self.start("simple", "www.staple.test")
         name = site["name"]
         m = self.manifest(self.sb, [site], restart=self.sb.manifest_apache("stop-start")["restart"])
@@ -453,8 +449,11 @@ class StaplingTest(ChainCase, unittest.TestCase):
         m = self.manifest(self.sb, [site], restart=self.sb.manifest_apache("stop-start")["restart"])
         reason = self.resources(self.apply(m), name)["vhost"]["reason"]
         self.assertIn("remove the SSLUseStapling ecertctl added", reason)
-        self.assertIn("remove the SSLStaplingCache ecertctl added (no site staples now)", reason)
-        self.assertEqual(self.config_files(), before)
+        self.assertNotIn("SSLStaplingCache", reason)
+        # The vhost is as it was; the server's cache stays (mod_ssl keeps it
+        # across a graceful restart, and Apache exits on one without it).
+        self.assertEqual(self.changed_since(before), {self.sb.config_path})
+        self.assertEqual(self.sb.config_path.read_text(), root_text + self.CACHE_BLOCK)
         self.assert_configtest_passes()
         self.assertNotEqual(self.sb.pid(), pid, "Apache was not restarted")
         self.assert_serves_chain(name, cert, self.pki.ssl_sub_path)
@@ -493,13 +492,11 @@ class StaplingTest(ChainCase, unittest.TestCase):
         self.assert_restarted_once(restarts)
         self.assert_serves_chain(name, cert, self.pki.ssl_sub_path)
 
-    @unittest.expectedFailure
     def test_off_over_an_operators_own_stapling_line_leaves_a_server_that_starts(self):
-        """Fails today: over the operator's `SSLUseStapling off`, on rewrites
-        that line to on (no marker), so off leaves it on, yet removes the
-        cache: Apache refuses to start ("AH01958: SSLStapling: no stapling
-        cache available"), which apache2 -t does not catch; apply rolls back
-        and exits 1, and stapling cannot be turned off."""
+        """Over the operator's `SSLUseStapling off`, on puts a marked `on` in
+        its place, so off takes the vhost back to Apache's default (off, no
+        line); the cache stays, and Apache starts and serves throughout (it
+        once refused: "AH01958: SSLStapling: no stapling cache available")."""
         (site, vhost_file), = self.start("simple", "www.ownline.test")
         vhost_file.write_text(vhost_file.read_text().replace("</VirtualHost>", "    SSLUseStapling off\n</VirtualHost>"))
         restart = self.sb.manifest_apache("stop-start")["restart"]
@@ -513,18 +510,16 @@ class StaplingTest(ChainCase, unittest.TestCase):
         self.set_stapling(site, False)
         self.apply(self.manifest(self.sb, [site], restart=restart))
         self.assert_serves_chain(site["name"], cert, self.pki.ssl_sub_path)
-        self.assertEqual(self.config_files(), before)
+        self.assertNotIn("SSLUseStapling", vhost_file.read_text())
+        self.assertEqual(vhost_file.read_text(), before[vhost_file].decode().replace("    SSLUseStapling off\n", ""))
+        self.assertTrue(self.sb.config_path.read_text().endswith(self.CACHE_BLOCK))
 
-    @unittest.expectedFailure
     def test_off_with_a_graceful_restart_keeps_apache_up(self):
-        """Debian's default restart is graceful. Fails today: mod_ssl keeps
-        its module-wide SSLStaplingCache across a graceful restart, so one
-        into a configuration without it (what turning stapling off writes)
-        ends Apache ("AH01872: Could not initialize stapling cache. Exiting.",
-        AH00020). With vhost.verify, apply waits 30 s, rolls back and exits 1,
-        so stapling can never be turned off; without it (this test), apply
-        succeeds and Apache is down. Apache takes the cache away only on a
-        full stop and start."""
+        """Debian's default restart is graceful. mod_ssl keeps its module-wide
+        SSLStaplingCache across a graceful restart, so one into a
+        configuration without it ends Apache ("AH01872: Could not initialize
+        stapling cache. Exiting.", AH00020): turning stapling off removes the
+        vhost's line and keeps the cache, and Apache stays up."""
         (site, vhost_file), = self.start("debian", "www.graceful.test")
         del site["vhost"]["verify"]
         name = site["name"]
@@ -538,17 +533,17 @@ class StaplingTest(ChainCase, unittest.TestCase):
         restarts = self.restarts()
         self.set_stapling(site, None)
         self.apply(self.manifest(self.sb, [site]))
-        self.assertEqual(self.config_files(), before)
+        self.assertEqual(self.changed_since(before), {self.sb.config_path})  # the cache, kept
+        self.assertEqual(vhost_file.read_bytes(), before[vhost_file])
         self.wait_restart_outcome(restarts)
         self.assertTrue(self.sb.is_running(), [l for l in self.sb.error_log().splitlines() if ":emerg]" in l])
         self.assert_serves_chain(name, cert, self.pki.ssl_sub_path)
 
-    @unittest.expectedFailure
     def test_apply_for_one_site_keeps_the_cache_another_site_staples_with(self):
-        """Fails today: `apply --site A` plans with the manifest narrowed to
-        A, so when A stops stapling no site "staples" and the cache goes
-        while B's vhost still has SSLUseStapling on (apache2 -t does not
-        notice; the restart ends Apache)."""
+        """`apply --site A` once planned with the manifest narrowed to A, so
+        when A stopped stapling the cache went while B's vhost still had
+        SSLUseStapling on (apache2 -t does not notice; the restart ends
+        Apache). The cache stays now."""
         (a, a_file), (b, b_file) = self.start("debian", "www.first.test", "www.second.test")
         for site in (a, b):
             del site["vhost"]["verify"]
