@@ -48,16 +48,14 @@ void roll_back(ApplyRun& run, ApacheStep step) {
     }
 }
 
-// How long verify waits for the served chain to match: a graceful restart
-// returns before Apache's new children serve the new files, and after
-// `apachectl stop; apachectl start` a loaded server may take seconds to listen.
-constexpr int kVerifyAttempts = 120;  // every 250 ms: 30 s
-static_assert(kVerifyAttempts * 250 == 30000);
-
-// Handshakes until the served chain matches, for a while.
+// Handshakes until the served chain matches, for up to apache.timeout (every
+// 250 ms): a graceful restart returns before Apache's new children serve the
+// new files, and after `apachectl stop; apachectl start` a loaded server may
+// take seconds to listen.
 SiteVerify verify_site(ApplyRun& run, const Site& site) {
   ServedFacts served;
-  for (int attempt = 0; attempt < kVerifyAttempts; ++attempt) {
+  const int attempts = run.manifest.apache.timeout_seconds * 4;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
     served = run.services.tls.probe(site, std::chrono::milliseconds(3000));
     if (served.matches) break;
     run.services.clock.sleep_for(std::chrono::milliseconds(250));
