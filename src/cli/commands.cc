@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include "util/json_text.h"
 #include <unistd.h>
 
 #include <fstream>
@@ -28,7 +29,7 @@
 namespace ecert::cli {
 namespace {
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void print_json(const nlohmann::json& j) { std::cout << json_text(j, 2) << "\n"; }
 
 // Loads the manifest and narrows it to --site. Prints diagnostics (warnings
 // too) and returns nullopt when the manifest cannot be used; its errors and
@@ -48,7 +49,7 @@ std::optional<Manifest> load(const CommonOptions& opt, const FileSystem& fs, Sys
     if (opt.format == "ansible")
       print_json({{"format_version", "1"}, {"changed", false}, {"failed", true}, {"msg", msg}});
     else if (opt.format == "salt")
-      std::cout << nlohmann::json({{"changed", false}, {"comment", msg}}).dump() << "\n";
+      std::cout << json_text(nlohmann::json({{"changed", false}, {"comment", msg}})) << "\n";
     else if (opt.format == "json")
       print_json(diagnostics_json(res.diagnostics));
     for (const auto& d : res.diagnostics) std::cerr << d.str() << "\n";

@@ -1,5 +1,6 @@
 #include "engine/facts_cache.h"
 
+#include "util/json_text.h"
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -157,7 +158,7 @@ std::string render_facts_cache(const FactsCache& c) {
     j["kind"] = kind;
     j["id"] = id;
     try {
-      out += j.dump();
+      out += json_text(j);
     } catch (const json::type_error&) {
       // Bytes that are not UTF-8 (a DNS name in a certificate is whatever
       // bytes its issuer put there) cannot be written as JSON: that fact is

@@ -1,5 +1,6 @@
 #include "engine/installed.h"
 
+#include "util/json_text.h"
 #include <nlohmann/json.hpp>
 
 #include "engine/state_dir.h"
@@ -109,8 +110,8 @@ std::string render_installed(const InstalledState& state) {
   for (const auto& [name, r] : state) {
     out += first ? "\n    " : ",\n    ";
     first = false;
-    out += json(name).dump() + ": {\n      \"certificate\": " + json(r.certificate).dump() +
-           ",\n      \"chain\": " + json(r.chain).dump() + ",\n      \"key\": " + json(r.key).dump() + "\n    }";
+    out += json_text(json(name)) + ": {\n      \"certificate\": " + json_text(json(r.certificate)) +
+           ",\n      \"chain\": " + json_text(json(r.chain)) + ",\n      \"key\": " + json_text(json(r.key)) + "\n    }";
   }
   return out + "\n  }\n}\n";
 }

@@ -1,5 +1,6 @@
 #include "engine/notify.h"
 
+#include "util/json_text.h"
 #include <nlohmann/json.hpp>
 
 #include "util/time.h"
@@ -90,7 +91,7 @@ std::string render_notify_state(const NotifyState& state) {
   json sites = json::object();
   for (const auto& [site, events] : state)
     for (const auto& [event, sent] : events) sites[site][event] = {{"about", sent.about}, {"at", sent.at}};
-  return json{{"format_version", "1"}, {"sites", sites}}.dump(2) + "\n";
+  return json_text(json{{"format_version", "1"}, {"sites", sites}}, 2) + "\n";
 }
 
 NotifyDecision decide_notices(const NotifySpec& spec, const std::vector<Notice>& current, const NotifyState& sent,
@@ -122,7 +123,7 @@ std::string render_notification(const std::string& host, const std::vector<Notic
     }
     events.push_back(std::move(e));
   }
-  return json{{"format_version", "1"}, {"host", host}, {"events", std::move(events)}}.dump(2) + "\n";
+  return json_text(json{{"format_version", "1"}, {"host", host}, {"events", std::move(events)}}, 2) + "\n";
 }
 
 }  // namespace ecert

@@ -1,5 +1,6 @@
 #include "engine/saved_plan.h"
 
+#include "util/json_text.h"
 #include <nlohmann/json.hpp>
 
 #include "util/digest.h"
@@ -51,7 +52,7 @@ std::string change_key(const SitePlan& site, const Change& c) { return site.name
 
 // What is compared between a saved and a fresh plan.
 std::string comparable(const Plan& plan, const Change& c) {
-  return json{{"action", action_name(c.action)}, {"payload", payload_json(plan, c.payload)}}.dump();
+  return json_text(json{{"action", action_name(c.action)}, {"payload", payload_json(plan, c.payload)}});
 }
 
 std::map<std::string, std::string> changes_of(const Plan& plan) {
@@ -121,7 +122,7 @@ std::string render_saved_plan(const Report& r, const std::string& manifest_path,
               {"restart_reason", r.plan.restart_reason},
               {"sites", sites_json(r.plan)},
               {"config_writes", std::move(config_writes)}};
-  return doc.dump(2) + "\n";
+  return json_text(doc, 2) + "\n";
 }
 
 Result<SavedPlan> parse_saved_plan(std::string_view text, const std::string& file) {
@@ -140,7 +141,7 @@ Result<SavedPlan> parse_saved_plan(std::string_view text, const std::string& fil
     for (const auto& site : j.at("sites"))
       for (const auto& c : site.at("resources"))
         p.changes.emplace(site.at("name").get<std::string>() + " " + c.at("type").get<std::string>(),
-                          json{{"action", c.at("action")}, {"payload", c.at("payload")}}.dump());
+                          json_text(json{{"action", c.at("action")}, {"payload", c.at("payload")}}));
   } catch (const json::exception&) {
     return not_a_plan;
   }

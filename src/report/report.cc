@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include "util/json_text.h"
 #include <functional>
 #include <ostream>
 #include <sstream>
@@ -105,10 +106,10 @@ void write_with_sites(std::ostream& out, json head, const Report& r) {
 void write_json_streaming(std::ostream& out, nlohmann::json document, const std::string& key, std::size_t n,
                           const std::function<nlohmann::json(std::size_t)>& element) {
   document[key] = json::array();
-  const std::string text = document.dump(2);
+  const std::string text = json_text(document, 2);
   // Keys are sorted and strings never hold a raw newline: this is the
   // top-level key, at one level of indentation.
-  const std::string marker = "\n  " + json(key).dump() + ": ";
+  const std::string marker = "\n  " + json_text(json(key)) + ": ";
   const std::size_t at = text.find(marker + "[]");
   if (n == 0 || at == std::string::npos) {
     out << text << "\n";
@@ -117,7 +118,7 @@ void write_json_streaming(std::ostream& out, nlohmann::json document, const std:
   out.write(text.data(), static_cast<std::streamsize>(at + marker.size()));
   out << "[\n";
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string item = element(i).dump(2);
+    const std::string item = json_text(element(i), 2);
     std::string indented = "    ";
     indented.reserve(item.size() + item.size() / 8);
     for (char c : item) {
@@ -228,7 +229,7 @@ void write_report_ansible(std::ostream& out, const Report& r) { write_with_sites
 
 std::string report_salt(const Report& r) {
   nlohmann::json j = {{"changed", r.changed()}, {"comment", report_summary(r)}};
-  return j.dump();
+  return json_text(j);
 }
 
 nlohmann::json diagnostics_json(const Diagnostics& diags) {

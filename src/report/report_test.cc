@@ -103,5 +103,15 @@ TEST_CASE("status shows each site's renewal: due since, staged since, days left,
   CHECK(quiet.find("ecertctl_certificate_renewal_staged_timestamp_seconds{") == std::string::npos);
 }
 
+TEST_CASE("a reason with bytes that are not UTF-8 (a certificate's name) is written, not thrown") {
+  Report r = sample(1);
+  r.plan.sites[0].changes[0].reason = "certificate CN is 'www.\xff\xfe.example'";
+  std::ostringstream json, ansible;
+  CHECK_NOTHROW(write_report_json(json, r, "/srv/ecert.yaml"));
+  CHECK_NOTHROW(write_report_ansible(ansible, r));
+  CHECK(json.str().find("www.\xef\xbf\xbd\xef\xbf\xbd.example") != std::string::npos);  // U+FFFD twice
+  CHECK_NOTHROW(report_salt(r));
+}
+
 }  // namespace
 }  // namespace ecert
