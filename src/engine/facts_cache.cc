@@ -158,7 +158,8 @@ std::string render_facts_cache(const FactsCache& c) {
     j["kind"] = kind;
     j["id"] = id;
     try {
-      out += json_text(j);
+      // Not json_text(): a fact must be remembered as it is, or not at all.
+      out += j.dump();
     } catch (const json::type_error&) {
       // Bytes that are not UTF-8 (a DNS name in a certificate is whatever
       // bytes its issuer put there) cannot be written as JSON: that fact is

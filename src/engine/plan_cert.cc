@@ -118,10 +118,9 @@ void warn_renewal(const SiteInput& in, SitePlan& sp) {
   const long days_left = static_cast<long>((c.not_after - in.observed.now) / 86400);
   const bool in_window = c.not_before <= c.not_after &&
                          window_reached(in.site.renewal.warn, c.not_before, c.not_after, in.observed.now).has_value();
-  // The 30 days of the certificate checks count once renewal is due: a short
-  // certificate (47 days) is not renewed that early.
-  const bool late = days_left < kExpiryWarningDays && sp.renewal.due_since.has_value();
-  if (!in_window && !late) return;
+  // DESIGN's certificate checks warn inside 30 days of the end, whatever the
+  // lifetime; renewal.warn may open earlier.
+  if (!in_window && days_left >= kExpiryWarningDays) return;
   sp.renewal.warn = true;
   const std::string next = !sp.renewal.csr_to_submit.empty()
                                ? "submit the CSR " + sp.renewal.csr_to_submit + " (" + in.csr_cmd +
