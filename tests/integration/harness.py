@@ -167,11 +167,52 @@ def build_package(out_dir: str | os.PathLike) -> Path:
     return debs[0]
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 for a test server, free now and kept from the
+    other test processes of this machine until this one ends.
+
+    Chosen below the kernel's ephemeral range: the client sockets of other
+    tests take their ports there, and a server stopped for a restart
+    (apachectl stop; apachectl start) could find its port taken by one.
+    Reserved in a registry under the temp directory (pid per port, entries
+    of dead processes dropped), so tests run in parallel never share one."""
+    import fcntl
+    import random
+
+    low = 20000
+    high = min(_ephemeral_ports()[0] - 1, 32767)
+    registry = Path(tempfile.gettempdir()) / "ecert-test-ports"
+    with open(registry, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        taken = {}
+        for line in f.read().splitlines():
+            port, _, pid = line.partition(" ")
+            if port.isdigit() and pid.isdigit() and _pid_alive(int(pid)):
+                taken[int(port)] = int(pid)
+        for _ in range(2000):
+            port = random.randint(low, high)
+            if port in taken:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            taken[port] = os.getpid()
+            f.seek(0)
+            f.truncate()
+            f.write("".join(f"{p} {pid}\n" for p, pid in taken.items()))
+            return port
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 def _openssl(*args, timeout: float = 60, input=None) -> subprocess.CompletedProcess:
