@@ -97,8 +97,9 @@ int run_cli_on(FileSystem& fs, int argc, char** argv) {
   RealCommandRunner runner;
   SystemClock clock;
   RealTlsProbe tls(fs);
+  RsaKeySource keys;
   Syslog log;
-  Runtime rt{fs, runner, clock, tls, log};
+  Runtime rt{fs, runner, clock, tls, keys, log};
   return run_cli(argc, argv, rt);
 }
 

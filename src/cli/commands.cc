@@ -219,7 +219,7 @@ int cmd_apply(Runtime& rt, const CommonOptions& opt_in, const ApplyFlags& flags)
       std::cerr << "\rgenerating keys: " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
     };
   }
-  Services services{rt.fs, rt.runner, rt.clock, rt.tls};
+  Services services{rt.fs, rt.runner, rt.clock, rt.tls, rt.keys};
   Report report = apply(*manifest, services, o);
   render(report, opt);
   if (log) log_apply(report, *log);
@@ -287,7 +287,7 @@ int cmd_rotate(Runtime& rt, const CommonOptions& opt) {
   auto manifest = load(opt, fs);
   if (!manifest) return 1;
   const Site& site = manifest->sites.at(0);
-  auto res = rotate_site(site, fs, apply_options(opt));
+  auto res = rotate_site(site, fs, rt.keys, apply_options(opt));
   if (!res) {
     std::cerr << "error: " << site.name << ": " << res.status().message() << "\n";
     return 1;

@@ -12,6 +12,7 @@ struct Runtime {
   CommandRunner& runner;
   const Clock& clock;
   TlsProbe& tls;
+  KeySource& keys;
   SystemLog& log;
 };
 

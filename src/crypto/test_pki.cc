@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 namespace ecert::crypto::testpki {
 namespace {
@@ -83,17 +85,41 @@ Result<Certificate> build(const Certificate* issuer, const PrivateKey& issuer_ke
 
 }  // namespace
 
-const PrivateKey& cached_key(int slot) {
-  static std::mutex mu;
+namespace {
+
+std::mutex key_mu;
+std::map<int, PrivateKey>& key_cache() {
   static std::map<int, PrivateKey> keys;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = keys.find(slot);
-  if (it == keys.end()) {
-    auto key = PrivateKey::generate_rsa(2048);
-    if (!key) std::abort();  // a test fixture cannot go on without it
-    it = keys.emplace(slot, std::move(key).value()).first;
-  }
+  return keys;
+}
+
+PrivateKey must_generate() {
+  auto key = PrivateKey::generate_rsa(2048);
+  if (!key) std::abort();  // a test fixture cannot go on without it
+  return std::move(key).value();
+}
+
+}  // namespace
+
+const PrivateKey& cached_key(int slot) {
+  std::lock_guard<std::mutex> lock(key_mu);
+  auto it = key_cache().find(slot);
+  if (it == key_cache().end()) it = key_cache().emplace(slot, must_generate()).first;
   return it->second;
+}
+
+void warm_keys(const std::vector<int>& slots) {
+  std::vector<std::pair<int, std::optional<PrivateKey>>> missing;
+  {
+    std::lock_guard<std::mutex> lock(key_mu);
+    for (int slot : slots)
+      if (!key_cache().count(slot)) missing.emplace_back(slot, std::nullopt);
+  }
+  std::vector<std::thread> threads;
+  for (auto& m : missing) threads.emplace_back([&m] { m.second.emplace(must_generate()); });
+  for (auto& t : threads) t.join();
+  std::lock_guard<std::mutex> lock(key_mu);
+  for (auto& [slot, key] : missing) key_cache().emplace(slot, std::move(*key));
 }
 
 Result<Certificate> make_root(const PrivateKey& key, CertSpec spec) {
@@ -150,6 +176,7 @@ T must(Result<T> r) {
 
 HkpostPki build_hkpost() {
   const std::time_t now = std::time(nullptr);
+  warm_keys({100, 101, 102, 103});
   const PrivateKey& gs_key = cached_key(100);
   const PrivateKey& hk_key = cached_key(101);
   const PrivateKey& sub_key = cached_key(102);

@@ -26,6 +26,10 @@ struct CertSpec {
 // can share keys without paying for generation again.
 const PrivateKey& cached_key(int slot);
 
+// Generates the keys of those `slots` not cached yet, all at once, one
+// thread each: a fixture that needs several pays for the slowest one.
+void warm_keys(const std::vector<int>& slots);
+
 // A self-signed CA certificate for `key`.
 Result<Certificate> make_root(const PrivateKey& key, CertSpec spec);
 

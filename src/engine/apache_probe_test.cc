@@ -205,7 +205,8 @@ struct World {
   ScriptedRunner runner;
   FixedClock clock;
   NoTls tls;
-  Services services{fs, runner, clock, tls};
+  RsaKeySource keys;  // no site here needs a new key
+  Services services{fs, runner, clock, tls, keys};
   std::vector<std::string> warnings;
 
   World() {

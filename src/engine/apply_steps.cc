@@ -4,7 +4,6 @@
 
 #include "crypto/csr.h"
 #include "engine/apply_run.h"
-#include "engine/keygen.h"
 #include "engine/passphrase.h"
 #include "engine/staging.h"
 #include "engine/state_dir.h"
@@ -252,7 +251,7 @@ void generate_keys_step(ApplyRun& run) {
         bits.push_back(run.manifest.sites[i].key.bits);
       }
   if (wanted.empty()) return;
-  auto keys = generate_keys(bits, run.options.progress);
+  auto keys = run.services.keys.generate(bits, run.options.progress);
   for (std::size_t k = 0; k < wanted.size(); ++k) {
     const auto [i, j] = wanted[k];
     Status s = use_new_key(run, i, j, keys[k]);

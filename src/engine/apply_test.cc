@@ -96,15 +96,34 @@ class FakeProbe : public TlsProbe {
   }
 };
 
+// New keys from a pool made once per process (slots 200 and up), so that a
+// test does not spend its time generating RSA keys.
+class PooledKeys : public KeySource {
+ public:
+  std::vector<Result<crypto::PrivateKey>> generate(const std::vector<int>& bits, const KeyProgress& progress) override {
+    std::vector<Result<crypto::PrivateKey>> out;
+    for (std::size_t i = 0; i < bits.size(); ++i) {
+      out.emplace_back(tp::cached_key(200 + next_++));
+      if (progress) progress(i + 1, bits.size());
+    }
+    return out;
+  }
+  int handed_out() const { return next_; }
+
+ private:
+  int next_ = 0;
+};
+
 struct World {
   MemoryFileSystem disk;
   FaultInjectionFileSystem fs{disk};
   FakeRunner runner;
   FakeClock clock;
   FakeProbe tls;
-  Services services{fs, runner, clock, tls};
+  PooledKeys keys;
+  Services services{fs, runner, clock, tls, keys};
   Manifest manifest;
-  const tp::HkpostPki& pki = tp::hkpost_pki();
+  const tp::HkpostPki& pki = (tp::warm_keys({1, 2, 3, 200, 201}), tp::hkpost_pki());
 
   explicit World(bool verify = false, const std::string& b_inside = "", const std::string& a_inside = "") {
     auto loaded = load_manifest_text(manifest_text(verify), "/srv/ecert.yaml");
@@ -362,6 +381,8 @@ TEST_CASE("renewal due: apply stages a key (0600, new file) and its CSR, touches
   auto staged = crypto::PrivateKey::from_pem(w.read("/srv/a.key.new"), &w.passphrase);
   REQUIRE(staged);
   CHECK(csr->public_key_der == staged->public_key_der());
+  CHECK(staged->public_key_der() == tp::cached_key(200).public_key_der());  // from the run's KeySource
+  CHECK(w.keys.handed_out() == 1);
   CHECK(w.read("/srv/a.key") == w.live_key);
   CHECK_FALSE(w.exists("/srv/b.key.new"));  // b is not due
   // The staging run was the converging run; the next one is pending, not a change, and restarts nothing.

@@ -8,8 +8,7 @@
 
 namespace ecert {
 
-std::vector<Result<crypto::PrivateKey>> generate_keys(const std::vector<int>& bits,
-                                                      const std::function<void(std::size_t, std::size_t)>& progress) {
+std::vector<Result<crypto::PrivateKey>> generate_keys(const std::vector<int>& bits, const KeyProgress& progress) {
   const std::size_t total = bits.size();
   std::vector<std::optional<Result<crypto::PrivateKey>>> slots(total);
   std::atomic<std::size_t> next{0};

@@ -8,9 +8,10 @@
 
 namespace ecert {
 
+using KeyProgress = std::function<void(std::size_t done, std::size_t total)>;
+
 // Generates one RSA key per entry of `bits`, spread over the machine's cores.
 // `progress(done, total)` is called from the calling thread as keys finish.
-std::vector<Result<crypto::PrivateKey>> generate_keys(const std::vector<int>& bits,
-                                                      const std::function<void(std::size_t, std::size_t)>& progress);
+std::vector<Result<crypto::PrivateKey>> generate_keys(const std::vector<int>& bits, const KeyProgress& progress);
 
 }  // namespace ecert

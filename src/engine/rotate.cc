@@ -5,7 +5,7 @@
 
 namespace ecert {
 
-Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, const ApplyOptions& options) {
+Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, KeySource& keys, const ApplyOptions& options) {
   auto lock = RunLock::acquire(fs, options.state_dir, options.lock_wait);
   if (!lock) return lock.status();
   if (!fs.stat(site.key.path))
@@ -15,9 +15,9 @@ Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, const ApplyOp
   auto existing = fs.stat(staged_path(site.key.path));
   if (!existing && !existing.status().is_not_found()) return existing.status();
   if (!existing) {
-    auto k = crypto::PrivateKey::generate_rsa(site.key.bits);
-    if (!k) return k.status();
-    fresh.emplace(std::move(*k));
+    auto k = keys.generate({site.key.bits}, {});
+    if (!k.at(0)) return k[0].status();
+    fresh.emplace(std::move(*k[0]));
   }
   auto staged = stage_renewal(fs, site, std::move(fresh));
   if (!staged) return staged.status();

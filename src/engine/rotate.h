@@ -13,7 +13,8 @@ struct RotateResult {
 
 // Stages <key>.new (0600, never over an existing file) and <csr>.new for
 // `site`, under the run lock. Touches nothing Apache reads. When a staged key
-// exists it is kept and only its CSR is (re)written if missing or wrong.
-Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, const ApplyOptions& options);
+// exists it is kept and only its CSR is (re)written if missing or wrong;
+// otherwise the key comes from `keys`.
+Result<RotateResult> rotate_site(const Site& site, FileSystem& fs, KeySource& keys, const ApplyOptions& options);
 
 }  // namespace ecert

@@ -52,6 +52,16 @@ class E2ECase(h.IntegrationTestCase):
         site.update(extra)
         return site
 
+    def two_sites(self) -> tuple[h.ApacheSandbox, dict, dict, Path]:
+        """A started sandbox with www.a.test and www.b.test, and a manifest naming both."""
+        sb = self.sandbox("simple")
+        sb.add_vhost("www.a.test")
+        sb.add_vhost("www.b.test")
+        sb.start()
+        a = self.site(sb, "www.a.test", stem="a")
+        b = self.site(sb, "www.b.test", stem="b")
+        return sb, a, b, self.manifest(sb, [a, b])
+
     def manifest(self, sb: h.ApacheSandbox, sites: list[dict], **apache) -> Path:
         m = {
             "version": 1,

@@ -144,13 +144,7 @@ class LayoutsTest(E2ECase, unittest.TestCase):
 
 class RefusalsTest(E2ECase, unittest.TestCase):
     def _converged_plus_pending(self):
-        sb = self.sandbox("simple")
-        sb.add_vhost("www.a.test")
-        sb.add_vhost("www.b.test")
-        sb.start()
-        a = self.site(sb, "www.a.test", stem="a")
-        b = self.site(sb, "www.b.test", stem="b")
-        m = self.manifest(sb, [a, b])
+        sb, a, b, m = self.two_sites()
         self.run_json("apply", "-f", str(m), sb=sb)
         self.issue(a)
         self.run_json("apply", "-f", str(m), sb=sb)

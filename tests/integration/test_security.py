@@ -247,13 +247,7 @@ class ChildEnvironmentTest(E2ECase, unittest.TestCase):
 
 class NonRegularFileTest(E2ECase, unittest.TestCase):
     def test_fifo_at_a_certificate_path_is_an_error_on_that_site_not_a_hang(self):
-        sb = self.sandbox("simple")
-        sb.add_vhost("www.a.test")
-        sb.add_vhost("www.b.test")
-        sb.start()
-        a = self.site(sb, "www.a.test", stem="a")
-        b = self.site(sb, "www.b.test", stem="b")
-        m = self.manifest(sb, [a, b])
+        sb, a, b, m = self.two_sites()
         cp = self.ecertctl("apply", "-f", m, env=self.env(sb))
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.issue(b)
@@ -401,13 +395,7 @@ class StateDirectoryTest(E2ECase, unittest.TestCase):
         self.assertTrue((real / "lock").exists())
 
     def test_a_planted_facts_cache_does_not_make_a_bad_certificate_pass(self):
-        sb = self.sandbox("simple")
-        sb.add_vhost("www.a.test")
-        sb.add_vhost("www.b.test")
-        sb.start()
-        a = self.site(sb, "www.a.test", stem="a")
-        b = self.site(sb, "www.b.test", stem="b")
-        m = self.manifest(sb, [a, b])
+        sb, a, b, m = self.two_sites()
         self.assertEqual(self.ecertctl("apply", "-f", m, env=self.env(sb)).returncode, 0)
         self.issue(a)
         b_cert = self.issue(b)
