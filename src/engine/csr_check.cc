@@ -42,9 +42,9 @@ std::vector<std::string> csr_problems(const CachedCsr& csr, const crypto::NameEn
 
 Result<CsrToSubmit> csr_to_submit(const Site& site, const SiteFacts& f, const std::string& manifest_arg) {
   if (!f.passphrase_error.is_ok()) return f.passphrase_error;
-  const bool renewal = f.staged_key.file.exists;
-  const KeyFacts& key = renewal ? f.staged_key : f.key;
-  const CsrFacts& csr = renewal ? f.staged_csr : f.csr;
+  const bool renewal = f.staged().key.file.exists;
+  const KeyFacts& key = renewal ? f.staged().key : f.key;
+  const CsrFacts& csr = renewal ? f.staged().csr : f.csr;
   CsrToSubmit out{renewal ? staged_path(site.csr) : site.csr.string(),
                   renewal ? staged_path(site.key.path) : site.key.path.string(), csr.file.digest, renewal};
   const std::string fix = renewal ? "ecertctl rotate -f " + manifest_arg + " --site " + site.name

@@ -46,7 +46,7 @@ TEST_CASE("csr_to_submit: the live CSR, the staged one while a renewal is staged
   CHECK(live->digest == "csr-LIVE");
 
   SUBCASE("a <csr>.new without a staged key is not a renewal: the live CSR is the one") {
-    f.staged_csr = csr(s, "PLANTED");
+    f.stage().csr = csr(s, "PLANTED");
     CHECK(csr_to_submit(s, f, "m.yaml")->csr_path == "/srv/www.csr");
   }
   SUBCASE("a CSR with the right subject for another key is refused") {
@@ -62,14 +62,14 @@ TEST_CASE("csr_to_submit: the live CSR, the staged one while a renewal is staged
     CHECK(csr_to_submit(s, f, "m.yaml").status().message().find("CSR signature does not verify") != std::string::npos);
   }
   SUBCASE("staged: the staged CSR for the staged key") {
-    f.staged_key = key("NEXT");
-    f.staged_csr = csr(s, "NEXT");
+    f.stage().key = key("NEXT");
+    f.stage().csr = csr(s, "NEXT");
     auto next = csr_to_submit(s, f, "m.yaml");
     REQUIRE(next);
     CHECK(next->csr_path == "/srv/www.csr.new");
     CHECK(next->key_path == "/srv/www.key.new");
     CHECK(next->renewal);
-    f.staged_csr = csr(s, "LIVE");  // the live key's: not the one for the staged key
+    f.stage().csr = csr(s, "LIVE");  // the live key's: not the one for the staged key
     CHECK(csr_to_submit(s, f, "m.yaml").status().message().find(
               "run ecertctl rotate -f m.yaml --site www.example.com") != std::string::npos);
   }

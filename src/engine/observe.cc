@@ -365,11 +365,14 @@ void prove_chain(LeafBytes& leaf, CaCache& cas, const Site& site, std::time_t no
 }
 
 // The certificate at `path` (the live one, or the renewal at <certificate>.new)
-// and the CA files its chain is made of.
+// and the CA files its chain is made of. A renewal's CA facts are only
+// observed when it arrived: nothing looks at them before (a fleet would
+// otherwise hold a copy per site).
 void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest, const Site& site,
                          const fs::path& path, std::time_t now, FactsIo& io, CertFacts& cert, CaFacts& ca) {
-  observe_ca(cas, site, ca);
+  const bool renewal = path != fs::path(site.certificate);
   auto data = in.read(path, cert.file);
+  if (data || !renewal) observe_ca(cas, site, ca);
   if (!data) return;
   LeafBytes leaf(std::move(*data));
   if (!read_certificate(leaf, io, cert)) return;
@@ -383,8 +386,8 @@ void observe_ca_and_cert(InputReader& in, CaCache& cas, const Manifest& manifest
 // state directory: read only when a renewed certificate was placed over the
 // live one, since it is then the only copy of the previous certificate.
 void observe_previous_certificate(InputReader& in, const fs::path& state_dir, const Site& site, SiteFacts& f) {
-  const bool renewed_in_place = f.staged_key.opened && f.cert.parsed &&
-                                f.cert.info.public_key_id == f.staged_key.public_key_id;
+  const bool renewed_in_place = f.staged().key.opened && f.cert.parsed &&
+                                f.cert.info.public_key_id == f.staged().key.public_key_id;
   if (state_dir.empty() || !renewed_in_place) return;
   // A record: trusted only when it is ecertctl's own (engine/state_dir.h).
   auto copy = read_state_file(in.fs(), installed_certificate_copy(state_dir, site.name));
@@ -452,14 +455,16 @@ void observe_site(const Manifest& manifest, std::size_t i, const FileSystem& fs,
       witness = it->second;
   }
   const SecretString* pass = passphrase ? &*passphrase : nullptr;
+  RenewalFacts staged;
   if (f.passphrase_error.is_ok()) {
     observe_key(in, site.key.path, pass, witness, io, f.key);
-    observe_key(in, staged_path(site.key.path), pass, witness, io, f.staged_key);
+    observe_key(in, staged_path(site.key.path), pass, witness, io, staged.key);
   }
   observe_csr(in, site.csr, io, f.csr);
-  observe_csr(in, staged_path(site.csr), io, f.staged_csr);
+  observe_csr(in, staged_path(site.csr), io, staged.csr);
   observe_ca_and_cert(in, cas, manifest, site, site.certificate, obs.now, io, f.cert, f.ca);
-  observe_ca_and_cert(in, cas, manifest, site, staged_path(site.certificate), obs.now, io, f.staged_cert, f.staged_ca);
+  observe_ca_and_cert(in, cas, manifest, site, staged_path(site.certificate), obs.now, io, staged.cert, staged.ca);
+  f.set_staged(std::move(staged));
   in.read(site.chain, f.chain);
   if (site.fullchain) in.read(*site.fullchain, f.fullchain);
   observe_previous_certificate(in, state_dir, site, f);
@@ -492,6 +497,8 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   obs.now = options.now ? options.now : std::time(nullptr);
   obs.state_dir = options.state_dir;
   obs.sites.resize(manifest.sites.size());
+  // First: the record's text and parse are gone before the sites' facts grow.
+  if (!options.state_dir.empty()) attach_installed(manifest, fs, options.state_dir, obs);
   InputReader in(fs, obs.inputs);
   CaCache cas(in);
 
@@ -532,7 +539,6 @@ Observed observe(const Manifest& manifest, const FileSystem& fs, const ObserveOp
   for (auto& m : inputs) obs.inputs.merge(m);
   for (auto& f : facts) obs.facts.merge(std::move(f.use));
   obs.facts.finish();
-  if (!options.state_dir.empty()) attach_installed(manifest, fs, options.state_dir, obs);
   return obs;
 }
 

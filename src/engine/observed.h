@@ -80,18 +80,45 @@ struct VhostFacts {
   const apache::VirtualHost* vhost = nullptr;
 };
 
+// A renewal staged beside the live files.
+struct RenewalFacts {
+  KeyFacts key;  // <key>.new
+  CsrFacts csr;  // <csr>.new
+  // The certificate the CA issued for the staged key, placed at
+  // <certificate>.new, and the sub CA that signed it (only observed when
+  // that file is there).
+  CertFacts cert;
+  CaFacts ca;
+
+  // Any of its files is there (or could not be read).
+  bool any() const {
+    return key.file.exists || csr.file.exists || cert.file.exists || !key.file.error.is_ok() ||
+           !csr.file.error.is_ok() || !cert.file.error.is_ok();
+  }
+};
+
 struct SiteFacts {
   Status passphrase_error;  // the passphrase source could not be read
   KeyFacts key;
   CsrFacts csr;
-  KeyFacts staged_key;  // renewal: <key>.new
-  CsrFacts staged_csr;  // renewal: <csr>.new
   CertFacts cert;
   CaFacts ca;  // the CA files, and the sub CA that signed `cert`
-  // renewal: the certificate the CA issued for the staged key, placed at
-  // <certificate>.new, and the sub CA that signed it
-  CertFacts staged_cert;
-  CaFacts staged_ca;
+  // The renewal staged for the site: all absent when there is none.
+  const RenewalFacts& staged() const {
+    static const RenewalFacts kNone;
+    return staged_ ? *staged_ : kNone;
+  }
+  // For writing it (tests). A copy of these facts keeps its own renewal
+  // facts: they are copied here when shared.
+  RenewalFacts& stage() {
+    if (!staged_) staged_ = std::make_shared<RenewalFacts>();
+    else if (staged_.use_count() > 1) staged_ = std::make_shared<RenewalFacts>(*staged_);
+    return *staged_;
+  }
+  // What observe found: kept only when any of it is there.
+  void set_staged(RenewalFacts facts) {
+    staged_ = facts.any() ? std::make_shared<RenewalFacts>(std::move(facts)) : nullptr;
+  }
   FileFacts chain;
   FileFacts fullchain;  // when the site has one
   VhostFacts vhost;
@@ -101,6 +128,11 @@ struct SiteFacts {
   // What Apache was last restarted with (engine/installed.h); unset when
   // there is no record for the site (or observe was not asked to read it).
   std::optional<InstalledRecord> installed;
+
+ private:
+  // Held apart: most sites of a fleet have no renewal staged most of the
+  // time, and these facts are half the size of a site's.
+  std::shared_ptr<RenewalFacts> staged_;
 };
 
 struct Observed {

@@ -74,12 +74,9 @@ namespace {
 
 using namespace planning;
 
-std::string site_command(const char* verb, const std::string& manifest_arg, const Site& site) {
-  return std::string("ecertctl ") + verb + " -f " + manifest_arg + " --site " + site.name;
-}
-
 SitePlan plan_site(const SiteInput& in, std::optional<VhostEdits>& edits) {
   SitePlan sp;
+  sp.changes.reserve(in.site.fullchain ? 6 : 5);  // key, csr, certificate, chain, [fullchain,] vhost
   sp.name = in.site.name;
   sp.unicode_name = in.site.unicode_name;
   sp.feature = feature_name(in.site.feature);
@@ -238,8 +235,7 @@ Plan make_plan(const Manifest& manifest, const Observed& observed, const std::st
   inputs.reserve(manifest.sites.size());
   for (std::size_t i = 0; i < manifest.sites.size(); ++i) {
     const Site& site = manifest.sites[i];
-    inputs.push_back(SiteInput{site, observed.sites[i], observed, site_command("rotate", manifest_arg, site),
-                               site_command("csr", manifest_arg, site), observed.state_dir});
+    inputs.push_back(SiteInput{site, observed.sites[i], observed, manifest_arg});
   }
   find_chain_conflicts(manifest, observed, inputs);
   std::vector<std::optional<VhostEdits>> edits(inputs.size());

@@ -123,11 +123,11 @@ void warn_renewal(const SiteInput& in, SitePlan& sp) {
   if (!in_window && days_left >= kExpiryWarningDays) return;
   sp.renewal.warn = true;
   const std::string next = !sp.renewal.csr_to_submit.empty()
-                               ? "submit the CSR " + sp.renewal.csr_to_submit + " (" + in.csr_cmd +
+                               ? "submit the CSR " + sp.renewal.csr_to_submit + " (" + in.csr_cmd() +
                                      ") and place the certificate at " + staged_path(in.site.certificate)
                            : sp.renewal.staged_since ? "place the renewed certificate at " +
                                                            staged_path(in.site.certificate)
-                                                     : "stage the renewal with " + in.rotate_cmd;
+                                                     : "stage the renewal with " + in.rotate_cmd();
   sp.warnings.push_back("certificate expires in " + std::to_string(days_left) + " days (" + format_date(c.not_after) +
                         ") and its renewal is not installed: " + next);
 }
@@ -141,8 +141,8 @@ bool has_previous_copy(const SiteFacts& f) {
 void plan_promotion(const SiteInput& in, SitePlan& sp, const CertFacts& renewed) {
   const Site& site = in.site;
   PromoteCertificate p;
-  if (&renewed == &in.facts.staged_cert) p.staged = staged_path(site.certificate);
-  else p.previous = installed_certificate_copy(in.state_dir, site.name).string();
+  if (&renewed == &in.facts.staged().cert) p.staged = staged_path(site.certificate);
+  else p.previous = installed_certificate_copy(in.observed.state_dir, site.name).string();
   if (renewed.was_der) p.pem = std::make_shared<const std::string>(renewed.pem);
   sp.renewal.renewed_not_after = renewed.info.not_after;
   sp.renewal.renewed_certificate = renewed.file.digest;
@@ -158,7 +158,7 @@ void plan_promotion(const SiteInput& in, SitePlan& sp, const CertFacts& renewed)
 void plan_waiting(const SiteInput& in, SitePlan& sp) {
   const Site& site = in.site;
   sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kPending, site.certificate,
-                                   "waiting for the CA: submit the CSR (" + in.csr_cmd +
+                                   "waiting for the CA: submit the CSR (" + in.csr_cmd() +
                                        ") and place the issued certificate at " + site.certificate.string()));
   const Blocker waits{ResourceKind::kCertificate, false};
   for (ResourceKind kind : {ResourceKind::kChain, ResourceKind::kFullchain}) {
@@ -232,7 +232,7 @@ void block_after(const SiteInput& in, SitePlan& sp, ResourceKind from, const cha
 std::string renewed_certificate_error(const SiteInput& in) {
   KeyDecision staged;
   staged.staged = true;
-  staged.key_id = in.facts.staged_key.public_key_id;
+  staged.key_id = in.facts.staged().key.public_key_id;
   const std::string error = certificate_error(in, staged, served_cert(in.facts), served_ca(in.facts));
   if (!error.empty() || renewed_at_staged_path(in.facts) || has_previous_copy(in.facts)) return error;
   return "the renewed certificate was placed over the live one, and ecertctl has no copy of the certificate "
@@ -244,8 +244,8 @@ bool plan_certificate(const SiteInput& in, const KeyDecision& key, SitePlan& sp)
   const Site& site = in.site;
   const bool renewed = key.promote || !key.renewal_error.empty();
   const CertFacts& cert = renewed ? served_cert(in.facts) : in.facts.cert;
-  const bool staged_file = &cert == &in.facts.staged_cert ||
-                           (!key.renewal_error.empty() && in.facts.staged_cert.file.exists);
+  const bool staged_file = &cert == &in.facts.staged().cert ||
+                           (!key.renewal_error.empty() && in.facts.staged().cert.file.exists);
   const fs::path path = staged_file ? fs::path(staged_path(site.certificate)) : site.certificate.path();
   auto refuse = [&](const std::string& why) {
     sp.changes.push_back(make_change(ResourceKind::kCertificate, Action::kError, path, why));
@@ -316,7 +316,7 @@ void plan_fullchain(const SiteInput& in, const KeyDecision& key, SitePlan& sp) {
   }
   auto bytes = std::make_shared<const std::string>(cert.pem + *ca.chain_pem);
   const std::string desc = "the certificate, then " + squote(ca.sub_cn) + " and " + squote(ca.cross_cn);
-  const std::string leaf = &cert == &in.facts.staged_cert ? staged_path(in.site.certificate) : in.site.certificate.string();
+  const std::string leaf = &cert == &in.facts.staged().cert ? staged_path(in.site.certificate) : in.site.certificate.string();
   const WriteFile content{bytes, {leaf, ca.sub_path, in.site.ca.cross.string()}, key.promote};
   if (!file.exists)
     sp.changes.push_back(make_change(ResourceKind::kFullchain, Action::kCreate, path, desc, content, true));

@@ -10,16 +10,16 @@
 namespace ecert::planning {
 
 bool renewed_at_staged_path(const SiteFacts& f) {
-  return f.staged_key.opened && f.staged_cert.parsed && f.staged_cert.info.public_key_id == f.staged_key.public_key_id;
+  return f.staged().key.opened && f.staged().cert.parsed && f.staged().cert.info.public_key_id == f.staged().key.public_key_id;
 }
 
-const CertFacts& served_cert(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged_cert : f.cert; }
+const CertFacts& served_cert(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged().cert : f.cert; }
 
-const CaFacts& served_ca(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged_ca : f.ca; }
+const CaFacts& served_ca(const SiteFacts& f) { return renewed_at_staged_path(f) ? f.staged().ca : f.ca; }
 
 bool renewal_arrived(const SiteFacts& f) {
   return renewed_at_staged_path(f) ||
-         (f.staged_key.opened && f.cert.parsed && f.cert.info.public_key_id == f.staged_key.public_key_id);
+         (f.staged().key.opened && f.cert.parsed && f.cert.info.public_key_id == f.staged().key.public_key_id);
 }
 
 namespace {
@@ -82,13 +82,13 @@ KeyDecision stop_waiting(const SiteInput& in, SitePlan& sp, const std::string& l
 
 // Why the staged CSR is not the one to send for the staged key, or "".
 std::string staged_csr_problem(const SiteInput& in) {
-  const CsrFacts& csr = in.facts.staged_csr;
+  const CsrFacts& csr = in.facts.staged().csr;
   const std::string path = staged_path(in.site.csr);
   if (!csr.file.error.is_ok()) return csr.file.error.message();
   if (!csr.file.exists) return "the staged CSR " + path + " is missing";
   if (!csr.parsed) return "the staged CSR " + path + " is not a valid CSR (" + csr.parse_error.message() + ")";
   return join(csr_problems(csr.info, crypto::ecert_subject(in.site.organization, in.site.name),
-                              in.facts.staged_key.public_key_id),
+                              in.facts.staged().key.public_key_id),
               "; ");
 }
 
@@ -106,13 +106,13 @@ StageRenewal staging(const SiteInput& in, bool new_key) {
 }
 
 std::string next_step(const SiteInput& in) {
-  return "submit the CSR " + staged_path(in.site.csr) + " to the CA (" + in.csr_cmd +
+  return "submit the CSR " + staged_path(in.site.csr) + " to the CA (" + in.csr_cmd() +
          ") and place the certificate it issues at " + staged_path(in.site.certificate);
 }
 
 // Why the file at <certificate>.new is not the renewal of the staged key.
 std::string staged_certificate_error(const SiteInput& in) {
-  const CertFacts& c = in.facts.staged_cert;
+  const CertFacts& c = in.facts.staged().cert;
   const std::string path = staged_path(in.site.certificate);
   if (!c.file.error.is_ok()) return c.file.error.message();
   if (!c.parsed) return path + ": " + c.parse_error.message() + "; place the certificate the CA issued for " +
@@ -135,7 +135,7 @@ KeyDecision plan_completed(const SiteInput& in, SitePlan& sp) {
     return d;
   }
   std::vector<std::string> staged{staged_path(site.key.path), staged_path(site.csr)};
-  if (f.staged_cert.file.exists) staged.push_back(staged_path(site.certificate));
+  if (f.staged().cert.file.exists) staged.push_back(staged_path(site.certificate));
   sp.changes.push_back(make_change(ResourceKind::kKey, Action::kUpdate, site.key.path,
                                    "the renewal is installed and Apache serves it; remove the staged files " +
                                        join(staged, ", "),
@@ -150,17 +150,17 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
   const Site& site = in.site;
   const SiteFacts& f = in.facts;
   const std::string staged = staged_path(site.key.path);
-  if (std::string problem = key_problem(site.key, f.staged_key, staged); !problem.empty())
-    return stop_with_error(in, sp, staged, "staged key: " + problem + "; run " + in.rotate_cmd + " again",
+  if (std::string problem = key_problem(site.key, f.staged().key, staged); !problem.empty())
+    return stop_with_error(in, sp, staged, "staged key: " + problem + "; run " + in.rotate_cmd() + " again",
                            "staged key");
-  if (f.staged_key.file.digest == f.key.file.digest) return plan_completed(in, sp);
-  sp.renewal.staged_since = f.staged_key.modified;
+  if (f.staged().key.file.digest == f.key.file.digest) return plan_completed(in, sp);
+  sp.renewal.staged_since = f.staged().key.modified;
   sp.renewal.due_since = renewal_due(in);  // still due while staged: status and the metrics say since when
   KeyDecision d;
   d.staged = true;
   d.key_id = f.key.public_key_id;
   if (renewal_arrived(f)) d.renewal_error = renewed_certificate_error(in);
-  else if (f.staged_cert.file.exists || !f.staged_cert.file.error.is_ok()) d.renewal_error = staged_certificate_error(in);
+  else if (f.staged().cert.file.exists || !f.staged().cert.file.error.is_ok()) d.renewal_error = staged_certificate_error(in);
   d.promote = renewal_arrived(f) && d.renewal_error.empty();
   if (d.promote) {
     sp.renewal.promoting = true;
@@ -169,7 +169,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
                                          " (its certificate arrived); the live key is kept as " +
                                          site.key.path.string() + ".old-<UTC time>",
                                      PromoteKey{staged}, true));
-    d.key_id = f.staged_key.public_key_id;
+    d.key_id = f.staged().key.public_key_id;
     return d;
   }
   if (std::string problem = staged_csr_problem(in); !problem.empty()) {
@@ -185,7 +185,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
     return d;
   }
   sp.renewal.csr_to_submit = staged_path(site.csr);
-  const std::string waiting = "renewal pending since " + format_date(f.staged_key.modified) + ": " + next_step(in);
+  const std::string waiting = "renewal pending since " + format_date(f.staged().key.modified) + ": " + next_step(in);
   if (!live_problem.empty()) return stop_waiting(in, sp, live_problem, waiting);
   sp.changes.push_back(make_change(ResourceKind::kKey, Action::kPending, site.key.path, waiting));
   return d;
@@ -194,7 +194,7 @@ KeyDecision plan_staged(const SiteInput& in, SitePlan& sp, const std::string& li
 // Promotion: the staged CSR (the one the CA signed) becomes the live one
 // when it is right for the promoted key, else a new one is signed.
 Change promoted_csr(const SiteInput& in, const KeyDecision& key, const crypto::NameEntries& subject) {
-  const CsrFacts& staged = in.facts.staged_csr;
+  const CsrFacts& staged = in.facts.staged().csr;
   const std::string staged_csr = staged_path(in.site.csr);
   std::string why = !staged.file.exists ? "the staged CSR " + staged_csr + " is missing"
                     : !staged.parsed    ? "the staged CSR " + staged_csr + " is not a valid CSR"
@@ -225,8 +225,8 @@ KeyDecision plan_live(const SiteInput& in, SitePlan& sp) {
   }
   if (sp.renewal.due_since)
     sp.warnings.push_back("renewal due since " + format_date(*sp.renewal.due_since) + " (renewal.stage is manual): run " +
-                          in.rotate_cmd);
-  if (f.staged_cert.file.exists)
+                          in.rotate_cmd());
+  if (f.staged().cert.file.exists)
     sp.warnings.push_back(staged_path(site.certificate) + " is ignored: no renewal is staged (" +
                           staged_path(site.key.path) + " is missing); a certificate for the live key goes to " +
                           site.certificate.string());
@@ -247,7 +247,7 @@ KeyDecision plan_key(const SiteInput& in, SitePlan& sp) {
   }
   if (!f.passphrase_error.is_ok()) return stop_with_error(in, sp, site.key.path, f.passphrase_error.message());
   const bool live_exists = f.key.file.exists || !f.key.file.error.is_ok();
-  const bool staged = f.staged_key.file.exists || !f.staged_key.file.error.is_ok();
+  const bool staged = f.staged().key.file.exists || !f.staged().key.file.error.is_ok();
   if (!live_exists && staged)
     return stop_with_error(in, sp, site.key.path,
                            "the live key is missing but a staged key exists at " + staged_path(site.key.path) +
@@ -266,7 +266,7 @@ KeyDecision plan_key(const SiteInput& in, SitePlan& sp) {
   if (!live_problem.empty())
     return stop_with_error(in, sp, site.key.path,
                            live_problem + "; the key is never replaced implicitly: to replace it, run " +
-                               in.rotate_cmd);
+                               in.rotate_cmd());
   return plan_live(in, sp);
 }
 

@@ -16,12 +16,20 @@ struct SiteInput {
   const Site& site;
   const SiteFacts& facts;
   const Observed& observed;
-  std::string rotate_cmd;  // "ecertctl rotate -f M --site NAME", for messages
-  std::string csr_cmd;     // "ecertctl csr -f M --site NAME"
-  fs::path state_dir;      // where the copies of what Apache runs with are kept (engine/installed.h)
+  const std::string& manifest_arg;  // the manifest as the operator named it, for messages
   // Set when an earlier site shares this site's chain file but needs other
   // bytes in it (their certificates come from different sub CAs): why.
   std::string chain_conflict = {};
+
+  // "ecertctl rotate -f M --site NAME" and "ecertctl csr -f ...", for messages
+  // (made when a message needs them: a fleet's plan holds no copy per site).
+  std::string rotate_cmd() const { return command("rotate"); }
+  std::string csr_cmd() const { return command("csr"); }
+
+ private:
+  std::string command(const char* verb) const {
+    return std::string("ecertctl ") + verb + " -f " + manifest_arg + " --site " + site.name;
+  }
 };
 
 // Which key the CSR and the certificate must belong to, as the key planner

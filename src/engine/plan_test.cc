@@ -503,10 +503,10 @@ CertFacts cert_aged(const Site& s, int lifetime, double used, const std::string&
 // A staged renewal, waiting for its certificate.
 SiteFacts staged(const Site& s) {
   SiteFacts f = converged(s);
-  f.staged_key = good_key("KEY2");
-  f.staged_key.file = present("staged-key");
-  f.staged_key.modified = kNow - 3 * 86400;
-  f.staged_csr = good_csr(s, "KEY2");
+  f.stage().key = good_key("KEY2");
+  f.stage().key.file = present("staged-key");
+  f.stage().key.modified = kNow - 3 * 86400;
+  f.stage().csr = good_csr(s, "KEY2");
   return f;
 }
 
@@ -565,7 +565,7 @@ TEST_CASE("renewal staged: pending, naming the CSR to submit; not a change") {
     CHECK_FALSE(due.has_changes());
   }
   SUBCASE("its CSR missing: written again for the staged key") {
-    f.staged_csr = CsrFacts{};
+    f.stage().csr = CsrFacts{};
     Plan again = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     const Change& c = change(again.sites[0], ResourceKind::kKey);
     CHECK(c.action == Action::kUpdate);
@@ -592,10 +592,10 @@ TEST_CASE("renewal: the certificate for the staged key arrives and everything is
   Site s = standard_site();
   SiteFacts f = staged(s);
   SUBCASE("at <certificate>.new") {
-    f.staged_cert = good_cert(s, "KEY2");
-    f.staged_ca = good_ca();
-    f.staged_ca.chain_pem = std::make_shared<const std::string>("NEW-SUB+CROSS");
-    f.staged_ca.chain_digest = "new-chain";
+    f.stage().cert = good_cert(s, "KEY2");
+    f.stage().ca = good_ca();
+    f.stage().ca.chain_pem = std::make_shared<const std::string>("NEW-SUB+CROSS");
+    f.stage().ca.chain_digest = "new-chain";
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     const SitePlan& sp = p.sites[0];
     REQUIRE(change(sp, ResourceKind::kKey).get<PromoteKey>());
@@ -632,9 +632,9 @@ TEST_CASE("renewal: the certificate for the staged key arrives and everything is
     CHECK_FALSE(p.restart);
   }
   SUBCASE("a renewed certificate that fails a check is not promoted") {
-    f.staged_cert = good_cert(s, "KEY2");
-    f.staged_cert.info.common_name = "other.example.com";
-    f.staged_ca = good_ca();
+    f.stage().cert = good_cert(s, "KEY2");
+    f.stage().cert.info.common_name = "other.example.com";
+    f.stage().ca = good_ca();
     Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
     const Change& cert = change(p.sites[0], ResourceKind::kCertificate);
     CHECK(cert.action == Action::kError);
@@ -646,8 +646,8 @@ TEST_CASE("renewal: the certificate for the staged key arrives and everything is
 TEST_CASE("renewal: a promotion Apache runs with has its staged files removed; nothing else changes") {
   Site s = standard_site();
   SiteFacts f = converged(s);
-  f.staged_key = good_key();  // the same bytes as the live key: promoted
-  f.staged_csr = good_csr(s);
+  f.stage().key = good_key();  // the same bytes as the live key: promoted
+  f.stage().csr = good_csr(s);
   f.installed = InstalledRecord{"d", "d", "chain-digest"};
   Plan p = make_plan(manifest_of({s}), observed_of({f}), "m.yaml");
   const Change& k = change(p.sites[0], ResourceKind::kKey);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -14,6 +15,15 @@ class Status {
   enum class Code { kOk, kNotFound, kInvalid, kIoError, kPermission, kTimeout, kConflict };
 
   Status() = default;
+  Status(const Status& other) : rep_(other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (this != &other) rep_ = other.rep_ ? std::make_unique<Rep>(*other.rep_) : nullptr;
+    return *this;
+  }
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
+  ~Status() = default;
+
   static Status ok() { return Status(); }
   static Status not_found(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
   static Status invalid(std::string msg) { return Status(Code::kInvalid, std::move(msg)); }
@@ -25,16 +35,24 @@ class Status {
   // and on which path. The one place errno becomes a message.
   static Status from_errno(int err, const std::string& what, const std::string& path);
 
-  bool is_ok() const { return code_ == Code::kOk; }
+  bool is_ok() const { return !rep_; }
   explicit operator bool() const { return is_ok(); }
-  bool is_not_found() const { return code_ == Code::kNotFound; }
-  Code code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool is_not_found() const { return code() == Code::kNotFound; }
+  Code code() const { return rep_ ? rep_->code : Code::kOk; }
+  const std::string& message() const {
+    static const std::string kNone;
+    return rep_ ? rep_->message : kNone;
+  }
 
  private:
-  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
-  Code code_ = Code::kOk;
-  std::string message_;
+  // An ok Status is one null pointer: the facts of a fleet's sites hold
+  // dozens of Status each, nearly all ok.
+  struct Rep {
+    Code code;
+    std::string message;
+  };
+  Status(Code code, std::string msg) : rep_(std::make_unique<Rep>(Rep{code, std::move(msg)})) {}
+  std::unique_ptr<Rep> rep_;
 };
 
 template <class T>
