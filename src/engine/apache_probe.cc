@@ -1,8 +1,12 @@
 #include "engine/apache_probe.h"
 
+#include <cstdlib>
 #include <string_view>
 
-#include "util/fs.h"
+#include <nlohmann/json.hpp>
+
+#include "engine/state_dir.h"
+#include "util/digest.h"
 #include "util/strings.h"
 
 namespace ecert {
@@ -92,26 +96,93 @@ Result<std::string> ask(const ApacheSpec& apache, CommandRunner& runner, const s
   return std::move(result->output);
 }
 
-template <class T, class Parse>
-Result<T> ask_and_parse(const ApacheSpec& apache, CommandRunner& runner, const std::vector<std::string>& argv,
-                        Parse parse) {
-  auto output = ask(apache, runner, argv);
-  if (!output) return output.status();
-  auto parsed = parse(*output);
-  if (!parsed) return Status::invalid(format_argv(argv) + ": " + parsed.status().message());
-  return std::move(*parsed);
+// Where the command of `argv` starts, after an `env NAME=VALUE ...` in front
+// of it; argv.size() when there is none.
+std::size_t command_start(const std::vector<std::string>& argv) {
+  std::size_t start = 0;
+  if (!argv.empty() && fs::path(argv[0]).filename() == "env")
+    for (start = 1; start < argv.size() && argv[start].find('=') != std::string::npos && argv[start][0] != '-';
+         ++start) {
+    }
+  return start;
+}
+
+// The binary a query runs, found as the runner finds it: a path as given, a
+// bare name in the directories of PATH. nullopt when it is not there.
+std::optional<fs::path> locate_binary(const std::vector<std::string>& query, const FileSystem& fs) {
+  const std::string& program = query.at(command_start(query));
+  if (program.find('/') != std::string::npos) return fs::path(program);
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "";
+  while (true) {
+    const std::size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    const fs::path candidate = fs::path(dir.empty() ? "." : std::string(dir)) / program;
+    auto info = fs.stat(candidate);
+    if (info && info->is_regular && (info->mode & 0111)) return candidate;
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+// The sha256 of the binary `query` runs; "" when it cannot be read.
+std::string binary_digest(const std::vector<std::string>& query, const FileSystem& fs) {
+  const auto path = locate_binary(query, fs);
+  if (!path) return "";
+  const auto bytes = fs.read_file(*path);
+  return bytes ? sha256_hex(*bytes) : "";
+}
+
+// The modules a binary listed, into `probe`; invalid when the list does not
+// parse (the binary counts as not answering).
+Status take_modules(const std::vector<std::string>& query, const std::string& output, ApacheProbe& probe) {
+  auto parsed = apache::parse_compiled_modules(output);
+  if (!parsed) return Status::invalid(format_argv(query) + ": " + parsed.status().message());
+  probe.options.compiled_modules = std::move(*parsed);
+  return Status::ok();
+}
+
+// The version a binary printed, into `probe`; false when it did not (or not
+// legibly): the default stays and probe.warning says why.
+bool take_version(const std::vector<std::string>& query, const Result<std::string>& output, ApacheProbe& probe) {
+  Status failed = output.status();
+  if (output) {
+    auto v = apache::parse_server_version(*output);
+    if (v) {
+      probe.options.version = *v;
+      return true;
+    }
+    failed = Status::invalid(format_argv(query) + ": " + v.status().message());
+  }
+  probe.warning = "cannot learn which version Apache is (" + failed.message() +
+                  "); an <IfVersion> that depends on the patch level of 2.4 is left undecided";
+  return false;
+}
+
+// Takes a record's answers when they are those of this binary and query.
+bool take_record(const std::optional<ProbeRecord>& record, const std::string& digest,
+                 const std::vector<std::string>& query, const std::vector<std::string>& version_query,
+                 ApacheProbe& probe) {
+  if (!record || digest.empty() || record->binary_sha256 != digest || record->query != query) return false;
+  ApacheProbe taken = probe;
+  if (!take_modules(query, record->modules_output, taken) || !take_version(version_query, record->version_output, taken))
+    return false;
+  probe = std::move(taken);
+  return true;
+}
+
+// The record under the memory's state directory, when it is ecertctl's own.
+std::optional<ProbeRecord> recorded_probe(const ProbeMemory* memory) {
+  if (!memory || memory->state_dir.empty()) return std::nullopt;
+  auto text = read_state_file(memory->fs, apache_probe_path(memory->state_dir));
+  return text ? parse_probe_record(*text) : std::nullopt;
 }
 
 }  // namespace
 
 std::vector<std::vector<std::string>> apache_binary_queries(const std::vector<std::string>& configtest,
                                                             const std::string& flag) {
-  std::size_t start = 0;  // of the command, after an `env NAME=VALUE ...` in front of it
-  if (!configtest.empty() && fs::path(configtest[0]).filename() == "env")
-    for (start = 1; start < configtest.size() && configtest[start].find('=') != std::string::npos &&
-                    configtest[start][0] != '-';
-         ++start) {
-    }
+  const std::size_t start = command_start(configtest);
   if (start >= configtest.size()) return {};
   const std::vector<std::string> command(configtest.begin() + static_cast<std::ptrdiff_t>(start), configtest.end());
   const std::vector<std::string> kept = kept_options(command);
@@ -126,7 +197,7 @@ std::vector<std::vector<std::string>> apache_binary_queries(const std::vector<st
   return queries;
 }
 
-ApacheProbe probe_apache(const ApacheSpec& apache, CommandRunner& runner) {
+ApacheProbe probe_apache(const ApacheSpec& apache, CommandRunner& runner, const ProbeMemory* memory) {
   ApacheProbe probe;
   probe.options.defines = apache::defines_in_argv(apache.configtest);
   const auto module_queries = apache_binary_queries(apache.configtest, "-l");
@@ -137,28 +208,60 @@ ApacheProbe probe_apache(const ApacheSpec& apache, CommandRunner& runner) {
                     defaults_instead();
     return probe;
   }
+  const auto version_queries = apache_binary_queries(apache.configtest, "-v");
+  const std::optional<ProbeRecord> record = recorded_probe(memory);
   std::vector<std::string> failures;
   for (std::size_t i = 0; i < module_queries.size(); ++i) {
-    auto modules = ask_and_parse<std::vector<std::string>>(apache, runner, module_queries[i],
-                                                           apache::parse_compiled_modules);
-    if (!modules) {
-      failures.push_back(modules.status().message());
+    const auto& query = module_queries[i];
+    const std::string digest = memory ? binary_digest(query, memory->fs) : "";
+    if (take_record(record, digest, query, version_queries[i], probe)) return probe;
+    auto modules = ask(apache, runner, query);
+    const Status taken = modules ? take_modules(query, *modules, probe) : modules.status();
+    if (!taken) {
+      failures.push_back(taken.message());
       continue;
     }
-    probe.options.compiled_modules = std::move(*modules);
     // The version of the binary that listed the modules.
-    const auto version_query = apache_binary_queries(apache.configtest, "-v").at(i);
-    auto version = ask_and_parse<apache::ServerVersion>(apache, runner, version_query, apache::parse_server_version);
-    if (version)
-      probe.options.version = *version;
-    else
-      probe.warning = "cannot learn which version Apache is (" + version.status().message() +
-                      "); an <IfVersion> that depends on the patch level of 2.4 is left undecided";
+    const auto version = ask(apache, runner, version_queries[i]);
+    if (take_version(version_queries[i], version, probe) && !digest.empty())
+      probe.learned = ProbeRecord{digest, query, *modules, *version};
     return probe;
   }
   probe.warning =
       "cannot ask Apache which modules it has compiled in (" + join(failures, "; ") + "); " + defaults_instead();
   return probe;
+}
+
+fs::path apache_probe_path(const fs::path& state_dir) { return state_dir / "apache-probe.json"; }
+
+namespace {
+constexpr const char* kProbeFormat = "ecertctl-apache-probe 1";
+}
+
+std::string render_probe_record(const ProbeRecord& r) {
+  nlohmann::json j = {{"format", kProbeFormat},
+                      {"binary_sha256", r.binary_sha256},
+                      {"query", r.query},
+                      {"modules_output", r.modules_output},
+                      {"version_output", r.version_output}};
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::optional<ProbeRecord> parse_probe_record(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    if (j.at("format").get<std::string>() != kProbeFormat) return std::nullopt;
+    return ProbeRecord{j.at("binary_sha256").get<std::string>(), j.at("query").get<std::vector<std::string>>(),
+                       j.at("modules_output").get<std::string>(), j.at("version_output").get<std::string>()};
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+Status remember_probe(FileSystem& fs, const fs::path& state_dir, const ApacheProbe& probe) {
+  if (!probe.learned || state_dir.empty()) return Status::ok();
+  return write_state_file(fs, apache_probe_path(state_dir), render_probe_record(*probe.learned));
 }
 
 }  // namespace ecert

@@ -13,6 +13,7 @@
 #include "engine/observe.h"
 #include "engine/status.h"
 #include "manifest/loader.h"
+#include "util/digest.h"
 #include "util/strings.h"
 
 namespace ecert {
@@ -241,6 +242,11 @@ sites:
     runner.answers["/srv/httpd/bin/httpd -l"] = exited(0, kModules);
     runner.answers["/srv/httpd/bin/httpd -v"] = exited(0, kVersion);
   }
+  // The binary itself, so that its answers can be remembered by its bytes.
+  void binary_file(std::string bytes = "\x7f" "ELF httpd 2.4.62") {
+    binary_answers();
+    fs.add_file("/srv/httpd/bin/httpd", std::move(bytes), 0755);
+  }
   ApplyOptions options(bool dry_run) {
     ApplyOptions o;
     o.state_dir = "/var/lib/ecertctl";
@@ -312,6 +318,105 @@ TEST_CASE("status evaluates sections with what the binary says, and keeps the wa
   CHECK(r.observed.sites[0].vhost.vhost == nullptr);
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0].find("cannot ask Apache which modules it has compiled in") == 0);
+}
+
+TEST_CASE("probe_apache: apply remembers what the binary answered; nothing asks it again while its bytes stay") {
+  World w;
+  w.binary_file();
+  const fs::path record = apache_probe_path("/var/lib/ecertctl");
+  // plan and apply --dry-run never write the record: they ask every time.
+  plan_only(w.manifest, w.fs, w.clock, w.runner, w.options(true));
+  apply(w.manifest, w.services, w.options(true));
+  CHECK(w.runner.calls() == std::vector<std::string>{kAsked[0], kAsked[1], kAsked[0], kAsked[1]});
+  CHECK(w.fs.stat(record).status().is_not_found());
+
+  w.runner.requests.clear();
+  const Report first = apply(w.manifest, w.services, w.options(false));
+  CHECK_FALSE(first.failed());
+  CHECK(w.runner.calls() == std::vector<std::string>{kAsked[0], kAsked[1], "/srv/httpd/bin/apachectl configtest"});
+  REQUIRE(w.fs.stat(record));
+  CHECK((w.fs.stat(record)->mode & 0777) == 0600);
+
+  // Remembered: plan, status and apply take the answers from the record,
+  // and the vhost is still the one Apache reads (mod_ssl, 2.4.62).
+  w.runner.requests.clear();
+  const Report plan = plan_only(w.manifest, w.fs, w.clock, w.runner, w.options(true));
+  CHECK(vhost_change(plan).action == Action::kNoOp);
+  CHECK(plan.warnings.empty());
+  StatusReport st = collect_status(w.manifest, w.fs, w.clock, w.tls, w.runner, "/srv/ecert.yaml", "/var/lib/ecertctl");
+  CHECK(st.observed.sites[0].vhost.vhost != nullptr);
+  CHECK_FALSE(apply(w.manifest, w.services, w.options(false)).failed());
+  CHECK(w.runner.calls().empty());
+
+  // A new binary (an upgrade) is asked again, and remembered again.
+  w.fs.add_file("/srv/httpd/bin/httpd", "\x7f" "ELF httpd 2.4.63", 0755);
+  apply(w.manifest, w.services, w.options(false));
+  CHECK(w.runner.calls() == kAsked);
+  w.runner.requests.clear();
+  plan_only(w.manifest, w.fs, w.clock, w.runner, w.options(true));
+  CHECK(w.runner.calls().empty());
+}
+
+TEST_CASE("probe_apache: a record that is not ecertctl's own, or not its format, is not believed") {
+  World w;
+  w.binary_file();
+  const ProbeMemory memory{w.fs, "/var/lib/ecertctl"};
+  const ApacheSpec& a = w.manifest.apache;
+  const ApacheProbe asked = probe_apache(a, w.runner, &memory);
+  REQUIRE(asked.learned);
+  CHECK(asked.learned->binary_sha256 == sha256_hex("\x7f" "ELF httpd 2.4.62"));
+  CHECK(asked.learned->query == std::vector<std::string>{"/srv/httpd/bin/httpd", "-l"});
+  CHECK(parse_probe_record(render_probe_record(*asked.learned)) == asked.learned);
+
+  // Planted: a record claiming no mod_ssl, writable by others.
+  ProbeRecord planted = *asked.learned;
+  planted.modules_output = "Compiled in modules:\n  core.c\n";
+  w.fs.add_directory("/var/lib/ecertctl", 0700);
+  w.fs.add_file(apache_probe_path("/var/lib/ecertctl"), render_probe_record(planted), 0666);
+  w.runner.requests.clear();
+  ApacheProbe p = probe_apache(a, w.runner, &memory);
+  CHECK(w.runner.calls() == kAsked);
+  CHECK(p.options.compiled_modules == asked.options.compiled_modules);
+  CHECK(p.learned);
+
+  // Its own, but for another binary, or not a record at all: asked again.
+  for (const std::string& text : {render_probe_record(ProbeRecord{sha256_hex("other"), planted.query, "", ""}),
+                                  std::string("{\"format\": 1}"), std::string("not json")}) {
+    w.fs.add_file(apache_probe_path("/var/lib/ecertctl"), text, 0600);
+    w.runner.requests.clear();
+    p = probe_apache(a, w.runner, &memory);
+    CHECK(w.runner.calls() == kAsked);
+  }
+  // The very record, trusted: nothing is asked, the answers are the same.
+  w.fs.add_file(apache_probe_path("/var/lib/ecertctl"), render_probe_record(*asked.learned), 0600);
+  w.runner.requests.clear();
+  p = probe_apache(a, w.runner, &memory);
+  CHECK(w.runner.calls().empty());
+  CHECK(p.options.compiled_modules == asked.options.compiled_modules);
+  CHECK(p.options.version->patch == 62);
+  CHECK_FALSE(p.learned);
+}
+
+TEST_CASE("probe_apache: a version the binary did not give is not remembered, so the next run asks again") {
+  World w;
+  w.binary_file();
+  w.runner.answers.erase("/srv/httpd/bin/httpd -v");
+  const ProbeMemory memory{w.fs, "/var/lib/ecertctl"};
+  const ApacheProbe p = probe_apache(w.manifest.apache, w.runner, &memory);
+  CHECK(p.warning.find("cannot learn which version Apache is") == 0);
+  CHECK_FALSE(p.learned);
+}
+
+TEST_CASE("apply stops before any change when the record of the binary's answers cannot be written") {
+  World w;
+  w.binary_file();
+  // A directory where the record goes: write_state_file cannot replace it.
+  w.fs.add_directory(apache_probe_path("/var/lib/ecertctl"), 0700);
+  w.fs.add_directory("/var/lib/ecertctl", 0700);
+  const std::string conf = *w.fs.read_file("/srv/httpd/conf/httpd.conf");
+  const Report r = apply(w.manifest, w.services, w.options(false));
+  CHECK(r.failed());
+  CHECK(*w.fs.read_file("/srv/httpd/conf/httpd.conf") == conf);
 }
 
 }  // namespace

@@ -28,8 +28,11 @@ Status remember_facts(FileSystem& fs, const ApplyOptions& options, const FactsCa
 // stopping there leaves every file as it was.
 Result<Observed> observe_for_apply(const Manifest& manifest, Services& sv, const ApplyOptions& options, Report& r) {
   const FactsCache cache = read_facts_cache(sv.fs, options.state_dir);
-  ApacheProbe apache = probe_apache(manifest.apache, sv.runner);
+  const ProbeMemory memory{sv.fs, options.state_dir};
+  ApacheProbe apache = probe_apache(manifest.apache, sv.runner, &memory);
   if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
+  if (Status s = remember_probe(sv.fs, options.state_dir, apache); !s)
+    return Status::io_error("cannot record what Apache's binary answered, so nothing was done: " + s.message());
   Observed obs =
       observe(manifest, sv.fs, ObserveOptions{sv.clock.now(), &cache, options.state_dir, std::move(apache.options)});
   if (Status s = remember_facts(sv.fs, options, cache, std::move(obs.facts)); !s)
@@ -90,7 +93,8 @@ void execute_plan(const Manifest& manifest, const Observed& obs, Services& sv, c
 Report plan_only(const Manifest& manifest, const FileSystem& fs, const Clock& clock, CommandRunner& runner,
                  const ApplyOptions& options) {
   Report r = new_report("plan", true);
-  ApacheProbe apache = probe_apache(manifest.apache, runner);
+  const ProbeMemory memory{fs, options.state_dir};
+  ApacheProbe apache = probe_apache(manifest.apache, runner, &memory);
   if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   Observed obs = observe_with_cache(manifest, fs, options.state_dir, clock.now(), std::move(apache.options));
   add_config_warnings(obs, r);

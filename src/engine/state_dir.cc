@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "engine/apache_probe.h"
 #include "engine/facts_cache.h"
 #include "engine/installed.h"
 #include "engine/notify.h"
@@ -17,7 +18,7 @@ namespace {
 // record joins this list, and is read and written through
 // read_state_file() and write_state_file().
 std::vector<fs::path> records(const fs::path& dir) {
-  return {facts_cache_path(dir), installed_state_path(dir), notify_state_path(dir)};
+  return {facts_cache_path(dir), installed_state_path(dir), notify_state_path(dir), apache_probe_path(dir)};
 }
 
 // "root", or the number when the user has no name here.

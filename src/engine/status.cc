@@ -8,7 +8,8 @@ namespace ecert {
 StatusReport collect_status(const Manifest& manifest, const FileSystem& fs, const Clock& clock, TlsProbe& tls,
                             CommandRunner& runner, const std::string& manifest_arg, const fs::path& state_dir) {
   StatusReport r;
-  ApacheProbe apache = probe_apache(manifest.apache, runner);
+  const ProbeMemory memory{fs, state_dir};
+  ApacheProbe apache = probe_apache(manifest.apache, runner, &memory);
   if (!apache.warning.empty()) r.warnings.push_back(apache.warning);
   r.observed = observe_with_cache(manifest, fs, state_dir, clock.now(), std::move(apache.options));
   if (r.observed.apache_config)
