@@ -90,6 +90,7 @@ void read_manifest(Walker& w, const yaml::Node& root, Manifest* manifest) {
     return;
   }
   std::vector<SitePart> parts;
+  parts.reserve(s->value.size());
   for (auto it = s->value.begin(); it != s->value.end(); ++it) {
     yaml::Node site = *it;
     if (!site.IsMap()) {

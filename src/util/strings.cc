@@ -18,7 +18,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::size_t size = 0;
+  for (const auto& p : parts) size += p.size() + sep.size();
   std::string out;
+  out.reserve(size);  // a plan's reasons stay at their length, not the next power of two
   for (const auto& p : parts) {
     if (!out.empty()) out += sep;
     out += p;
