@@ -244,7 +244,7 @@ std::string render_probe_record(const ProbeRecord& r) {
                       {"query", r.query},
                       {"modules_output", r.modules_output},
                       {"version_output", r.version_output}};
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return j.dump(2) + "\n";  // throws on bytes that are not UTF-8 (remember_probe)
 }
 
 std::optional<ProbeRecord> parse_probe_record(std::string_view text) {
@@ -261,7 +261,15 @@ std::optional<ProbeRecord> parse_probe_record(std::string_view text) {
 
 Status remember_probe(FileSystem& fs, const fs::path& state_dir, const ApacheProbe& probe) {
   if (!probe.learned || state_dir.empty()) return Status::ok();
-  return write_state_file(fs, apache_probe_path(state_dir), render_probe_record(*probe.learned));
+  std::string text;
+  try {
+    text = render_probe_record(*probe.learned);
+  } catch (const nlohmann::json::type_error&) {
+    // Output that is not UTF-8 cannot be kept as it was printed: not
+    // remembered, the binary is asked again next time.
+    return Status::ok();
+  }
+  return write_state_file(fs, apache_probe_path(state_dir), text);
 }
 
 }  // namespace ecert

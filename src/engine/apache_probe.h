@@ -81,11 +81,13 @@ ApacheProbe probe_apache(const ApacheSpec& apache, CommandRunner& runner, const 
 
 fs::path apache_probe_path(const fs::path& state_dir);
 
-// The record's text, and back (nullopt: not ecertctl's format).
+// The record's text (throws nlohmann::json::type_error when an output is not
+// UTF-8), and back (nullopt: not ecertctl's format).
 std::string render_probe_record(const ProbeRecord& record);
 std::optional<ProbeRecord> parse_probe_record(std::string_view text);
 
-// Writes probe.learned, if any, as the record under `state_dir`.
+// Writes probe.learned, if any, as the record under `state_dir` (not when
+// what the binary printed is not UTF-8: it cannot be kept verbatim).
 Status remember_probe(FileSystem& fs, const fs::path& state_dir, const ApacheProbe& probe);
 
 }  // namespace ecert

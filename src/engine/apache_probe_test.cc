@@ -407,6 +407,19 @@ TEST_CASE("probe_apache: a version the binary did not give is not remembered, so
   CHECK_FALSE(p.learned);
 }
 
+TEST_CASE("probe_apache: output that is not UTF-8 is used but not remembered (it could not be kept verbatim)") {
+  World w;
+  w.binary_file();
+  w.runner.answers["/srv/httpd/bin/httpd -v"] = exited(0, std::string(kVersion) + "Server MPM: \xff\n");
+  const ProbeMemory memory{w.fs, "/var/lib/ecertctl"};
+  const ApacheProbe p = probe_apache(w.manifest.apache, w.runner, &memory);
+  REQUIRE(p.learned);
+  CHECK(p.options.version->patch == 62);
+  w.fs.add_directory("/var/lib/ecertctl", 0700);
+  CHECK(remember_probe(w.fs, "/var/lib/ecertctl", p));
+  CHECK(w.fs.stat(apache_probe_path("/var/lib/ecertctl")).status().is_not_found());
+}
+
 TEST_CASE("apply stops before any change when the record of the binary's answers cannot be written") {
   World w;
   w.binary_file();
