@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -283,6 +284,8 @@ class Loader {
       vhost_directive(r, lineno, path, real);
     } else if (words.is("SSLStaplingCache")) {
       config_.stapling_caches.push_back(path.string() + ":" + std::to_string(lineno));
+    } else if (words.is("ServerName") && !args.empty()) {
+      config_.server_name = r.why.empty() ? normalize_server_name(args[0].value) : "";
     }
   }
 
@@ -511,6 +514,25 @@ bool VirtualHost::listens_on(int port) const {
   return false;
 }
 
+namespace {
+
+// *, _default_ and the unspecified addresses: where Apache lets a block
+// without ServerName inherit the main server's.
+bool wildcard_address(std::string_view address) {
+  const std::string_view port = port_of(address);
+  if (!port.empty()) address.remove_suffix(port.size() + 1);
+  return address == "*" || iequals(address, "_default_") || address == "0.0.0.0" || address == "[::]";
+}
+
+}  // namespace
+
+void inherit_server_name(Config& config) {
+  if (config.server_name.empty()) return;
+  for (VirtualHost& vh : config.vhosts)
+    if (vh.server_name.empty() && std::any_of(vh.addresses.begin(), vh.addresses.end(), wildcard_address))
+      vh.inherited_name = config.server_name;
+}
+
 bool is_alias_pattern(std::string_view alias) { return alias.find_first_of("*?") != std::string_view::npos; }
 
 VirtualHost::NameMatch VirtualHost::match_name(std::string_view name) const {
@@ -520,7 +542,9 @@ VirtualHost::NameMatch VirtualHost::match_name(std::string_view name) const {
     if (iequals(alias, name)) return NameMatch::kExact;
     if (is_alias_pattern(alias) && wildcard_match(alias, name)) wildcard = true;
   }
-  return wildcard ? NameMatch::kWildcard : NameMatch::kNone;
+  if (wildcard) return NameMatch::kWildcard;
+  return server_name.empty() && !inherited_name.empty() && iequals(inherited_name, name) ? NameMatch::kInherited
+                                                                                          : NameMatch::kNone;
 }
 
 bool VirtualHost::serves(std::string_view name) const { return match_name(name) != NameMatch::kNone; }
@@ -528,7 +552,9 @@ bool VirtualHost::serves(std::string_view name) const { return match_name(name) 
 std::string VirtualHost::describe() const {
   std::string out = file + ":" + std::to_string(line) + " (";
   for (std::size_t i = 0; i < addresses.size(); ++i) out += (i ? " " : "") + addresses[i];
-  out += server_name.empty() ? ", no ServerName" : ", ServerName " + server_name;
+  if (!server_name.empty()) out += ", ServerName " + server_name;
+  else if (!inherited_name.empty()) out += ", no ServerName: the main server's, " + inherited_name;
+  else out += ", no ServerName";
   if (!aliases.empty()) {
     out += ", ServerAlias";
     for (const auto& a : aliases) out += " " + a;
@@ -550,6 +576,7 @@ Result<Config> load_config(const FileSystem& fs, const fs::path& root, const Loa
     for (const auto& d : loader.errors) msg += (msg.empty() ? "" : "\n") + d.str();
     return Status::invalid(msg);
   }
+  inherit_server_name(config);
   config.stapling_cache_added =
       !config.files.empty() && config.files.front().content.find(kStaplingCacheMarker) != std::string::npos;
   return config;

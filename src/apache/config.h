@@ -40,6 +40,10 @@ struct VirtualHost {
   int end_line = 0;    // 1-based line of "</VirtualHost>"
   std::vector<std::string> addresses;  // as written: "*:443", "[::]:443", "_default_:443", "10.0.0.1"
   std::string server_name;             // first argument of ServerName, "" if none
+  // Without a ServerName of its own, a block on a wildcard address (*,
+  // _default_) answers to the main server's ServerName (Apache's
+  // ap_fini_vhost_config): that name, "" otherwise or when it is unknown.
+  std::string inherited_name;
   std::vector<std::string> aliases;    // every ServerAlias argument
   std::vector<SslDirective> ssl;       // every SSLCertificate{Key,,Chain}File Apache reads inside, nested sections too
   std::vector<SslDirective> stapling;  // every SSLUseStapling Apache reads inside
@@ -59,15 +63,16 @@ struct VirtualHost {
   // True if any address has this port, or no port at all (Apache's wildcard),
   // or the port "*".
   bool listens_on(int port) const;
-  enum class NameMatch { kNone, kWildcard, kExact };
+  enum class NameMatch { kNone, kInherited, kWildcard, kExact };
   // kExact: ServerName or a ServerAlias equals `name` (case-insensitive);
-  // kWildcard: only a wildcard ServerAlias (*, ?) matches it.
+  // kWildcard: only a wildcard ServerAlias (*, ?) matches it; kInherited:
+  // only the main server's ServerName, which the block inherits, equals it.
   NameMatch match_name(std::string_view name) const;
-  // ServerName or a ServerAlias equals `name` (case-insensitive; the
-  // alias may be a wildcard pattern like *.example.com).
+  // ServerName (its own or inherited) or a ServerAlias equals `name`
+  // (case-insensitive; the alias may be a wildcard pattern like *.example.com).
   bool serves(std::string_view name) const;
   // "file:line (*:443, ServerName x, ServerAlias y z)" for candidate lists;
-  // "no ServerName" when there is none.
+  // "no ServerName" when there is none (and the main server's it inherits).
   std::string describe() const;
 };
 
@@ -89,6 +94,11 @@ struct Config {
   // Blocks inside a section Apache skips, for messages only: never a
   // candidate, never edited. Only names, addresses and lines are filled in.
   std::vector<VirtualHost> unread_vhosts;
+  // The main server's ServerName as Apache uses it (the last one read outside
+  // any <VirtualHost>, scheme and port stripped); "" when there is none (Apache
+  // then asks the system for its host name) or when a section ecertctl cannot
+  // evaluate surrounds it.
+  std::string server_name;
   Diagnostics warnings;  // e.g. an unresolved ${VAR} in an Include, an unmatched optional glob
   // Server-level SSLStaplingCache directives Apache reads (outside any
   // vhost), as file:line; and whether one is the block ecertctl adds.

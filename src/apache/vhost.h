@@ -17,12 +17,16 @@ struct VhostQuery {
 };
 
 // Exactly one vhost on `port` whose ServerName/ServerAlias serves the name
-// (exact matches win over wildcard aliases), among the blocks Apache reads
+// (exact matches win over wildcard aliases, and those over a block without
+// ServerName that inherits the main server's), among the blocks Apache reads
 // (Config::vhosts). None or several is an error listing the candidates by
 // file:line, and saying what to do; "none" also names the unread blocks
 // (Config::unread_vhosts) that would have matched, and why Apache skips
 // them. A match whose VirtualHost::condition is set (Apache may not read it)
-// is never returned: the error names it and its condition.
+// is never returned: the error names it and its condition. Nor is a block
+// that another one answering to the name comes before, on a shared address:
+// Apache serves the name from the first, whatever the kind of match (the
+// error names both).
 Result<const VirtualHost*> find_vhost(const Config& config, const VhostQuery& query);
 
 // find_vhost for many queries against one config: names are indexed once,
@@ -37,6 +41,9 @@ class VhostIndex {
   const Config& config_;
   std::unordered_map<std::string, std::vector<std::size_t>> by_name_;  // lower-cased ServerName and aliases
   std::vector<std::size_t> wildcard_;  // vhosts with a wildcard ServerAlias
+  std::unordered_map<std::string, std::vector<std::size_t>> by_inherited_name_;  // lower-cased
+
+  Result<const VirtualHost*> first_served(const VirtualHost* chosen, const VhostQuery& query) const;
 };
 
 }  // namespace ecert::apache

@@ -27,21 +27,45 @@ TEST_CASE("find_vhost: the 443 vhost wins over the :80 one with the same ServerN
   CHECK((*vh)->line == 6);
 }
 
-TEST_CASE("find_vhost: exact names win over wildcard aliases") {
+TEST_CASE("find_vhost: exact names win over wildcard aliases that come after them") {
   MemoryFileSystem fs;
   fs.add_file("/etc/apache2/apache2.conf",
-              "<VirtualHost *:443>\nServerName example.com\nServerAlias *.example.com\n</VirtualHost>\n"
-              "<VirtualHost *:443>\nServerName shop.example.com\n</VirtualHost>\n");
+              "<VirtualHost *:443>\nServerName shop.example.com\n</VirtualHost>\n"
+              "<VirtualHost *:443>\nServerName example.com\nServerAlias *.example.com\n</VirtualHost>\n");
   Config config = load(fs);
   auto shop = find_vhost(config, {"shop.example.com", 443, {}});
   REQUIRE(shop.is_ok());
-  CHECK((*shop)->line == 5);
+  CHECK((*shop)->line == 1);
   auto other = find_vhost(config, {"blog.example.com", 443, {}});
   REQUIRE(other.is_ok());
-  CHECK((*other)->line == 1);
+  CHECK((*other)->line == 4);
   auto wildcard_site = find_vhost(config, {"*.example.com", 443, {}});
   REQUIRE(wildcard_site.is_ok());
-  CHECK((*wildcard_site)->line == 1);
+  CHECK((*wildcard_site)->line == 4);
+}
+
+TEST_CASE("find_vhost: a block Apache serves the name from first is never passed over") {
+  // Apache serves a name from the first block on the address that answers
+  // to it, wildcard alias or not: the shop block below is never served.
+  MemoryFileSystem fs;
+  fs.add_file("/etc/apache2/apache2.conf",
+              "<VirtualHost *:443>\nServerName example.com\nServerAlias *.example.com\n</VirtualHost>\n"
+              "<VirtualHost _default_:443>\nServerName shop.example.com\n</VirtualHost>\n"
+              "<VirtualHost 192.0.2.1:443>\nServerName blog.example.com\n</VirtualHost>\n");
+  Config config = load(fs);
+  VhostIndex index(config);
+  for (const auto& shop : {find_vhost(config, {"shop.example.com", 443, {}}), index.find({"shop.example.com", 443, {}})}) {
+    REQUIRE_FALSE(shop.is_ok());
+    CHECK(shop.status().message() ==
+          "Apache serves shop.example.com on port 443 from /etc/apache2/apache2.conf:1 (*:443, ServerName example.com, "
+          "ServerAlias *.example.com), the first block that answers to it, not from /etc/apache2/apache2.conf:5; take "
+          "the name out of the first block or move the site's block before it");
+  }
+  // On another address (an IP of its own) Apache chooses among that
+  // address's blocks first: not passed over.
+  CHECK(index.find({"blog.example.com", 443, {}}).value()->line == 8);
+  // vhost.file does not hide the block Apache serves from.
+  CHECK_FALSE(find_vhost(config, {"shop.example.com", 443, fs::path("/etc/apache2/apache2.conf")}).is_ok());
 }
 
 TEST_CASE("find_vhost: messages") {
@@ -274,3 +298,78 @@ TEST_CASE("ServerAlias wildcards match as ap_strcasecmp_match does") {
 }
 
 }  // namespace ecert::apache
+
+TEST_CASE("find_vhost: a block without ServerName on * or _default_ answers to the main server's ServerName") {
+  MemoryFileSystem fs;
+  // Debian's default-ssl.conf and Red Hat's ssl.conf have no ServerName:
+  // Apache gives such a block the main server's (ap_fini_vhost_config).
+  fs.add_file("/etc/apache2/apache2.conf",
+              "ServerName https://WWW.example.com:443\n"
+              "IncludeOptional sites-enabled/*.conf\n");
+  fs.add_file("/etc/apache2/sites-enabled/default-ssl.conf",
+              "<VirtualHost _default_:443>\n  DocumentRoot /var/www/html\n</VirtualHost>\n");
+  Config config = load(fs);
+  CHECK(config.server_name == "WWW.example.com");
+  auto vh = find_vhost(config, {"www.example.com", 443, {}});
+  REQUIRE_MESSAGE(vh.is_ok(), vh.status().message());
+  CHECK((*vh)->file == "/etc/apache2/sites-enabled/default-ssl.conf");
+  CHECK((*vh)->describe().find("no ServerName: the main server's, WWW.example.com") != std::string::npos);
+  CHECK(VhostIndex(config).find({"www.example.com", 443, {}}).value() == *vh);
+  // Any other name is not the main server's.
+  CHECK_FALSE(find_vhost(config, {"shop.example.com", 443, {}}).is_ok());
+
+  // A block with a name of its own, or a wildcard alias, read before it
+  // wins over it.
+  fs.add_file("/etc/apache2/sites-enabled/000-www.conf",
+              "<VirtualHost *:443>\n  ServerName www.example.com\n</VirtualHost>\n"
+              "<VirtualHost *:443>\n  ServerAlias *.example.com\n</VirtualHost>\n");
+  config = load(fs);
+  VhostIndex index(config);
+  vh = index.find({"www.example.com", 443, {}});
+  REQUIRE_MESSAGE(vh.is_ok(), vh.status().message());
+  CHECK((*vh)->line == 1);
+  CHECK(index.find({"shop.example.com", 443, {}}).value()->line == 4);
+  fs.add_file("/etc/apache2/sites-enabled/000-www.conf", "<VirtualHost *:443>\n  ServerAlias *.example.com\n</VirtualHost>\n");
+  config = load(fs);
+  CHECK(find_vhost(config, {"www.example.com", 443, {}}).value()->file == "/etc/apache2/sites-enabled/000-www.conf");
+
+  // Read after it, Apache never serves the name from them.
+  fs.remove("/etc/apache2/sites-enabled/000-www.conf");
+  fs.add_file("/etc/apache2/sites-enabled/www.conf", "<VirtualHost *:443>\n  ServerName www.example.com\n</VirtualHost>\n");
+  config = load(fs);
+  for (const auto& r : {find_vhost(config, {"www.example.com", 443, {}}), VhostIndex(config).find({"www.example.com", 443, {}})}) {
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("from /etc/apache2/sites-enabled/default-ssl.conf:1 (_default_:443, no ServerName: "
+                                    "the main server's, WWW.example.com), the first block") != std::string::npos);
+  }
+}
+
+TEST_CASE("find_vhost: no inherited name on a specific address, without a main ServerName, or when unsure") {
+  auto find = [](const std::string& conf) {
+    MemoryFileSystem fs;
+    fs.add_file("/etc/apache2/apache2.conf", conf);
+    Config config = load(fs);
+    return find_vhost(config, {"www.example.com", 443, {}});
+  };
+  const std::string block = "<VirtualHost *:443>\n  DocumentRoot /srv\n</VirtualHost>\n";
+  // Apache names a block on a specific address by reverse DNS instead.
+  CHECK_FALSE(find("ServerName www.example.com\n<VirtualHost 192.0.2.1:443>\n</VirtualHost>\n").is_ok());
+  // Without a main ServerName Apache asks the system for its host name.
+  CHECK_FALSE(find(block).is_ok());
+  // The last one counts; one inside a section ecertctl cannot evaluate
+  // leaves the name unknown.
+  CHECK_FALSE(find("ServerName www.example.com\nServerName other.example.com\n" + block).is_ok());
+  CHECK(find("ServerName other.example.com\nServerName www.example.com\n" + block).is_ok());
+  CHECK_FALSE(find("ServerName www.example.com\n<IfVersion > 2.4.99>\nServerName other.example.com\n</IfVersion>\n" +
+                   block)
+                  .is_ok());
+  // A ServerName inside a block is that block's, not the main server's.
+  CHECK_FALSE(find("<VirtualHost *:80>\nServerName www.example.com\n</VirtualHost>\n" + block).is_ok());
+  // Two blocks inheriting it: several candidates, both named.
+  auto two = find("ServerName www.example.com\n" + block + block);
+  REQUIRE_FALSE(two.is_ok());
+  CHECK(two.status().message().find("2 <VirtualHost> blocks on port 443 serve www.example.com") == 0);
+  // [::] and 0.0.0.0 are wildcard addresses too.
+  CHECK(find("ServerName www.example.com\n<VirtualHost [::]:443>\n</VirtualHost>\n").is_ok());
+  CHECK(find("ServerName www.example.com\n<VirtualHost 0.0.0.0:443>\n</VirtualHost>\n").is_ok());
+}

@@ -7,6 +7,9 @@ real TLS handshake:
 - Red Hat's /etc/httpd tree, with examples/rhel.yaml as the manifest: from
   nothing to a served site, the <VirtualHost _default_:443> of ssl.conf
   untouched;
+- Debian's default-ssl.conf on a one-site server: a <VirtualHost
+  _default_:443> without ServerName answers to the main server's ServerName,
+  as Apache names it, and is the site's vhost;
 - two Apache instances on one host, one manifest and one state directory
   each: an apply for one never restarts, locks or edits the other, and both
   can run at the same time."""
@@ -164,6 +167,43 @@ class DebianProbeTest(E2ECase, unittest.TestCase):
         self.assertEqual(self.snapshot(sb.root, self.manifest_dir), before)
         self.assertFalse(sb.lock_dir.exists(), "apache2ctl ran: it created its lock directory")
         self.assertFalse(self.state_dir.exists())
+
+
+class DefaultSslTest(E2ECase, unittest.TestCase):
+    def test_the_block_without_servername_is_the_main_servers_name_and_is_served(self):
+        name = "www.onesite.test"
+        sb = self.make_sandbox("debian", server_name=name)  # conf-enabled/servername.conf: ServerName <name>
+        sb.set_passphrase(PASSPHRASE)
+        default_ssl = sb.add_vhost(name, file="sites-available/default-ssl.conf", address="_default_",
+                                   server_name_directive=False)
+        self.assertNotIn("ServerName", default_ssl.read_text())
+        enabled = sb.conf_dir / "sites-enabled"  # where Apache reads them: the paths reports name
+        sb.start()
+        site = self.site(sb, name, stem="onesite")
+        m = self.manifest(sb, [site])
+        self.run_json("apply", "-f", str(m), sb=sb)
+        cert = self.issue(site)
+        applied = self.run_json("apply", "-f", str(m), sb=sb)
+        self.assertEqual(self.resources(applied, name)["vhost"]["path"], f"{enabled / default_ssl.name}:1", applied)
+        self.assertTrue(applied["sites"][0]["verify"]["ok"], applied)
+        self.assert_serves(sb, name, cert, "standard")
+        self.assertIn(f"SSLCertificateChainFile {self.path_in_manifest(site['chain'])}", default_ssl.read_text())
+
+        # A block with the site's own ServerName read after it: Apache still
+        # serves the name from default-ssl.conf (the first block that answers
+        # to it), so ecertctl will not edit the other one and says why.
+        kept = default_ssl.read_bytes()
+        other_key, other_cert = sb.placeholder_cert("other.onesite.test")
+        own = sb.add_vhost(name, file="sites-available/onesite.conf", ssl_files=(other_key, other_cert, None))
+        sb.stop()
+        sb.start()
+        self.assert_serves(sb, name, cert, "standard")
+        planned = self.run_json("plan", "-f", str(m), sb=sb, expect_rc=1)
+        vhost = self.resources(planned, name)["vhost"]
+        self.assertEqual(vhost["action"], "error", planned)
+        self.assertIn(f"from {enabled / default_ssl.name}:1 (_default_:{sb.port}, no ServerName: the main server's, "
+                      f"{name}), the first block that answers to it, not from {enabled / own.name}:1", vhost["reason"])
+        self.assertEqual(default_ssl.read_bytes(), kept)
 
 
 class RedHatLayoutTest(E2ECase, unittest.TestCase):
