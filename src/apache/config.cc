@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "apache/lexer.h"
+#include "util/strings.h"
 
 namespace ecert::apache {
 
@@ -514,24 +515,28 @@ bool VirtualHost::listens_on(int port) const {
   return false;
 }
 
-namespace {
-
-// *, _default_ and the unspecified addresses: where Apache lets a block
-// without ServerName inherit the main server's.
-bool wildcard_address(std::string_view address) {
+bool is_wildcard_address(std::string_view address) {
   const std::string_view port = port_of(address);
   if (!port.empty()) address.remove_suffix(port.size() + 1);
   return address == "*" || iequals(address, "_default_") || address == "0.0.0.0" || address == "[::]";
 }
 
-}  // namespace
+std::string address_key(std::string_view address) {
+  if (!is_wildcard_address(address)) return lower(address);
+  const std::string_view port = port_of(address);
+  return port.empty() ? "*" : "*:" + std::string(port);
+}
+
+namespace {
 
 void inherit_server_name(Config& config) {
   if (config.server_name.empty()) return;
   for (VirtualHost& vh : config.vhosts)
-    if (vh.server_name.empty() && std::any_of(vh.addresses.begin(), vh.addresses.end(), wildcard_address))
+    if (vh.server_name.empty() && std::any_of(vh.addresses.begin(), vh.addresses.end(), is_wildcard_address))
       vh.inherited_name = config.server_name;
 }
+
+}  // namespace
 
 bool is_alias_pattern(std::string_view alias) { return alias.find_first_of("*?") != std::string_view::npos; }
 

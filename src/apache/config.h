@@ -80,6 +80,14 @@ struct VirtualHost {
 // '[' is an ordinary character there, unlike in an Include glob.
 bool is_alias_pattern(std::string_view alias);
 
+// A <VirtualHost> address whose host is *, _default_, 0.0.0.0 or [::]: Apache
+// files them all as the port's default address (ap_fini_vhost_config), and
+// a block there without ServerName inherits the main server's.
+bool is_wildcard_address(std::string_view address);
+// An address as Apache tells them apart: "*:443" for any of those on 443,
+// else the address as written, lower-cased.
+std::string address_key(std::string_view address);
+
 struct ConfigFile {
   fs::path path;       // as included
   fs::path real_path;  // symlinks resolved

@@ -42,12 +42,6 @@ Status ambiguous(const std::vector<const VirtualHost*>& matches, const VhostQuer
                           "<IfDefine>) or set vhost.file to the file of the block Apache reads");
 }
 
-// "*:443" and "_default_:443" are one address to Apache 2.4.
-std::string address_key(std::string_view address) {
-  const std::string lowered = lower(address);
-  return lowered.rfind("_default_", 0) == 0 ? "*" + lowered.substr(9) : lowered;
-}
-
 bool share_an_address(const VirtualHost& a, const VirtualHost& b) {
   for (const auto& x : a.addresses)
     for (const auto& y : b.addresses)

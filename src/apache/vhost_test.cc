@@ -64,6 +64,17 @@ TEST_CASE("find_vhost: a block Apache serves the name from first is never passed
   // On another address (an IP of its own) Apache chooses among that
   // address's blocks first: not passed over.
   CHECK(index.find({"blog.example.com", 443, {}}).value()->line == 8);
+  // *, _default_, 0.0.0.0 and [::] are one address to Apache.
+  CHECK(address_key("_DEFAULT_:443") == "*:443");
+  CHECK(address_key("0.0.0.0:443") == "*:443");
+  CHECK(address_key("[::]:443") == "*:443");
+  CHECK(address_key("*") == "*");
+  CHECK(address_key("192.0.2.1:443") == "192.0.2.1:443");
+  MemoryFileSystem unspecified;
+  unspecified.add_file("/etc/apache2/apache2.conf",
+                       "<VirtualHost 0.0.0.0:443>\nServerAlias *.example.com\n</VirtualHost>\n"
+                       "<VirtualHost *:443>\nServerName shop.example.com\n</VirtualHost>\n");
+  CHECK_FALSE(find_vhost(load(unspecified), {"shop.example.com", 443, {}}).is_ok());
   // vhost.file does not hide the block Apache serves from.
   CHECK_FALSE(find_vhost(config, {"shop.example.com", 443, fs::path("/etc/apache2/apache2.conf")}).is_ok());
 }
